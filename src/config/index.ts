@@ -1,0 +1,481 @@
+/**
+ * Configuration: YAML file (or CLI flags) → schema.ts → cross-field checks → overrides → the
+ * compiled, deeply frozen `Config` of types.ts. Every problem is collected and reported at once,
+ * each line naming its YAML path; nothing here runs per request.
+ */
+import { readFile } from 'node:fs/promises'
+
+import { LineCounter, parseDocument } from 'yaml'
+import type { z } from 'zod'
+
+import { GatewayError } from '../errors.js'
+import { formatDuration, formatSize } from './duration.js'
+import {
+  configFileSchema,
+  errorMap,
+  LOG_LEVELS,
+  parseUpstreamUrl,
+  PORT_MESSAGE,
+  routeSchema,
+  sizeSchema,
+  storeSchema,
+  type ConfigFile,
+  type MatchFile,
+  type RouteCacheFile,
+  type RouteFile,
+  type UpstreamTarget,
+} from './schema.js'
+import type {
+  BypassRule,
+  Config,
+  LogLevel,
+  MemoryStoreConfig,
+  PathMatcher,
+  QueryRecipe,
+  Route,
+  RouteCache,
+  Upstream,
+} from './types.js'
+
+export type * from './types.js'
+
+export class ConfigError extends GatewayError {
+  /** One line per problem: `<path>: <message>`. */
+  readonly issues: readonly string[]
+  readonly source: string
+
+  constructor(source: string, issues: readonly string[], options?: { cause?: unknown }) {
+    super('CORRAL_ERR_CONFIG_INVALID', [`invalid configuration (${source}):`, ...issues].join('\n'), options)
+    this.name = 'ConfigError'
+    this.source = source
+    this.issues = Object.freeze([...issues])
+  }
+}
+
+/** Values from CLI flags or environment variables; they win over the file. */
+export interface Overrides {
+  /** Replaces the first listener's port. */
+  port?: number
+  /** Replaces the first listener's host. */
+  host?: string
+  /** Replaces the URL of the upstream named `default`, or of the only upstream. */
+  upstream?: string
+  logLevel?: LogLevel
+}
+
+export function compileConfig(raw: unknown, source: string, overrides: Overrides = {}): Config {
+  const parsed = configFileSchema.safeParse(raw, { error: errorMap })
+  const upstreamNames = isRecord(raw) && isRecord(raw.upstreams) ? Object.keys(raw.upstreams) : undefined
+  const issues = parsed.success ? [] : parsed.error.issues.flatMap((issue) => issueLines(issue))
+  issues.push(...crossFieldIssues(raw, upstreamNames))
+  const resolved = resolveOverrides(overrides, upstreamNames, issues)
+  if (!parsed.success || issues.length > 0) throw new ConfigError(source, issues)
+  return deepFreeze(buildConfig(parsed.data, source, resolved))
+}
+
+export async function loadConfigFile(path: string, overrides?: Overrides): Promise<Config> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(path, [`cannot read ${path}: ${errorMessage(err)}`], { cause: err })
+  }
+  return compileConfig(parseYaml(text, path), path, overrides)
+}
+
+/** The no-config-file mode: one upstream and one catch-all route, both named `default`, caching with every default. */
+export function quickConfig(opts: { upstream: string; port?: number; host?: string; logLevel?: LogLevel }): Config {
+  const source = 'flags'
+  try {
+    parseUpstreamUrl(opts.upstream)
+  } catch (err) {
+    throw new ConfigError(source, [`--upstream: ${errorMessage(err)}`])
+  }
+  const raw = { upstreams: { default: { url: opts.upstream } } }
+  return compileConfig(raw, source, { port: opts.port, host: opts.host, logLevel: opts.logLevel })
+}
+
+// ---------------------------------------------------------------- YAML
+
+function parseYaml(text: string, path: string): unknown {
+  const lineCounter = new LineCounter()
+  // `merge` lets routes share settings through `<<: *anchor`
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true })
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      path,
+      doc.errors.map((err) => {
+        const { line, col } = lineCounter.linePos(err.pos[0])
+        return `${path}:${line}:${col}: ${err.message}`
+      }),
+    )
+  }
+  if (doc.contents === null) throw new ConfigError(path, ['the file is empty; it needs at least an "upstreams" section'])
+  try {
+    const raw: unknown = doc.toJS()
+    return raw
+  } catch (err) {
+    // e.g. an alias to an anchor defined later
+    throw new ConfigError(path, [`${path}: ${errorMessage(err)}`], { cause: err })
+  }
+}
+
+// ---------------------------------------------------------------- issues
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let text = ''
+  for (const key of path) {
+    if (typeof key === 'number') text += `[${key}]`
+    else text += text === '' ? String(key) : `.${String(key)}`
+  }
+  return text === '' ? '(top level)' : text
+}
+
+function isTypeMismatch(issue: z.core.$ZodIssue): boolean {
+  return (
+    issue.path.length === 0 &&
+    (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union')
+  )
+}
+
+function issueLines(issue: z.core.$ZodIssue, base: readonly PropertyKey[] = []): string[] {
+  const path = [...base, ...issue.path]
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => `${formatPath([...path, key])}: unknown key`)
+    case 'invalid_key':
+      return [`${formatPath(path)}: ${issue.issues[0]?.message ?? issue.message}`]
+    case 'invalid_union': {
+      // When the value has the shape of one alternative (say, a mapping with a bad field), report
+      // that alternative's problems rather than a vague "expected one of".
+      const shaped = issue.errors.find((branch) => !branch.some(isTypeMismatch))
+      if (shaped) return shaped.flatMap((inner) => issueLines(inner, path))
+      break
+    }
+  }
+  return [`${formatPath(path)}: ${issue.message}`]
+}
+
+function defaultRouteName(index: number): string {
+  return `route-${index}`
+}
+
+/**
+ * Rules that span sections. They read the raw input (not the schema's result) so that they are
+ * reported together with the schema's issues instead of after those are fixed.
+ */
+function crossFieldIssues(raw: unknown, upstreamNames: readonly string[] | undefined): string[] {
+  if (!isRecord(raw)) return []
+  const issues: string[] = []
+  const defined = upstreamNames?.join(', ') ?? ''
+  const hasSeveralUpstreams = upstreamNames !== undefined && upstreamNames.length > 1
+  if (raw.routes === undefined) {
+    if (hasSeveralUpstreams) issues.push('routes: required when there are several upstreams')
+    return issues
+  }
+  if (!Array.isArray(raw.routes)) return issues
+
+  const store = storeSchema.safeParse(raw.store)
+  const storeMaxObjectBytes = store.success ? store.data.memory.maxObjectSize : undefined
+  const firstIndexByName = new Map<string, number>()
+  for (const [index, route] of (raw.routes as unknown[]).entries()) {
+    if (!isRecord(route)) continue
+    const at = `routes[${index}]`
+
+    const name = typeof route.name === 'string' ? route.name : defaultRouteName(index)
+    const first = firstIndexByName.get(name)
+    if (first === undefined) firstIndexByName.set(name, index)
+    else issues.push(`${at}.name: duplicate route name "${name}" (also routes[${first}])`)
+
+    if (upstreamNames !== undefined && upstreamNames.length > 0) {
+      if (typeof route.upstream === 'string' && !upstreamNames.includes(route.upstream)) {
+        issues.push(`${at}.upstream: unknown upstream "${route.upstream}" (defined: ${defined})`)
+      } else if (route.upstream === undefined && hasSeveralUpstreams) {
+        issues.push(`${at}.upstream: required when there are several upstreams (defined: ${defined})`)
+      }
+    }
+
+    if (isRecord(route.cache) && route.cache.maxObjectSize !== undefined && storeMaxObjectBytes !== undefined) {
+      const size = sizeSchema.safeParse(route.cache.maxObjectSize)
+      if (size.success && size.data > storeMaxObjectBytes) {
+        issues.push(
+          `${at}.cache.maxObjectSize: must not be larger than store.memory.maxObjectSize (${formatSize(storeMaxObjectBytes)})`,
+        )
+      }
+    }
+  }
+  return issues
+}
+
+interface ResolvedOverrides {
+  readonly host?: string
+  readonly port?: number
+  readonly logLevel?: LogLevel
+  readonly upstream?: { readonly name: string; readonly target: UpstreamTarget }
+}
+
+/** Checks the overrides, adding problems to `issues` under the flag's name. */
+function resolveOverrides(
+  overrides: Overrides,
+  upstreamNames: readonly string[] | undefined,
+  issues: string[],
+): ResolvedOverrides {
+  const { host, port, logLevel, upstream } = overrides
+  const resolved: { -readonly [K in keyof ResolvedOverrides]: ResolvedOverrides[K] } = {}
+  if (port !== undefined) {
+    if (Number.isInteger(port) && port >= 0 && port <= 65_535) resolved.port = port
+    else issues.push(`--port: ${PORT_MESSAGE}`)
+  }
+  if (host !== undefined) {
+    if (host !== '') resolved.host = host
+    else issues.push('--host: must not be empty')
+  }
+  if (logLevel !== undefined) {
+    if ((LOG_LEVELS as readonly string[]).includes(logLevel)) resolved.logLevel = logLevel
+    else issues.push(`--log-level: expected one of ${LOG_LEVELS.join(', ')}`)
+  }
+  if (upstream !== undefined) {
+    let target: UpstreamTarget | undefined
+    try {
+      target = parseUpstreamUrl(upstream)
+    } catch (err) {
+      issues.push(`--upstream: ${errorMessage(err)}`)
+    }
+    // without a usable `upstreams` section the schema has already said so
+    if (target !== undefined && upstreamNames !== undefined && upstreamNames.length > 0) {
+      const name = upstreamNames.includes('default') ? 'default' : upstreamNames.length === 1 ? upstreamNames[0] : undefined
+      if (name !== undefined) {
+        resolved.upstream = { name, target }
+      } else {
+        issues.push(
+          `--upstream: the configuration has several upstreams (${upstreamNames.join(', ')}) and none named "default"`,
+        )
+      }
+    }
+  }
+  return resolved
+}
+
+// ---------------------------------------------------------------- compile
+
+function buildConfig(file: ConfigFile, source: string, overrides: ResolvedOverrides): Config {
+  const listeners = file.listeners.map((listener, index) =>
+    index === 0 ? { host: overrides.host ?? listener.host, port: overrides.port ?? listener.port } : listener,
+  )
+
+  const upstreams = new Map<string, Upstream>()
+  for (const [name, upstream] of Object.entries(file.upstreams)) {
+    const target = overrides.upstream?.name === name ? overrides.upstream.target : upstream.url
+    upstreams.set(name, {
+      name,
+      url: target.url,
+      origin: target.origin,
+      basePath: target.basePath,
+      connectTimeoutMs: upstream.connectTimeout,
+      headersTimeoutMs: upstream.headersTimeout,
+      bodyTimeoutMs: upstream.bodyTimeout,
+      connections: upstream.connections,
+    })
+  }
+
+  const store: MemoryStoreConfig = {
+    kind: 'memory',
+    maxBytes: file.store.memory.maxSize,
+    maxObjectBytes: file.store.memory.maxObjectSize,
+  }
+
+  const routeFiles = file.routes ?? [routeSchema.parse({ name: 'default' })]
+  return {
+    listeners,
+    server: {
+      maxHeaderBytes: file.server.maxHeaderSize,
+      maxBodyBytes: file.server.maxBodySize,
+      requestTimeoutMs: file.server.requestTimeout,
+      keepAliveTimeoutMs: file.server.keepAliveTimeout,
+      drainTimeoutMs: file.server.drainTimeout,
+    },
+    upstreams,
+    store,
+    coalesce: { waitTimeoutMs: file.coalesce.waitTimeout, hitForMissMs: file.coalesce.hitForMiss },
+    log: { ...file.log, level: overrides.logLevel ?? file.log.level },
+    routes: routeFiles.map((route, index) => buildRoute(route, index, upstreams, store)),
+    source,
+  }
+}
+
+function buildRoute(
+  route: RouteFile,
+  index: number,
+  upstreams: ReadonlyMap<string, Upstream>,
+  store: MemoryStoreConfig,
+): Route {
+  // crossFieldIssues guarantees a known upstream, or exactly one to default to
+  const upstreamName = route.upstream ?? [...upstreams.keys()][0] ?? ''
+  const upstream = upstreams.get(upstreamName)
+  if (upstream === undefined) throw new Error(`routes[${index}]: upstream "${upstreamName}" not found`)
+  const { host, methods } = route.match
+  return {
+    name: route.name ?? defaultRouteName(index),
+    index,
+    match: {
+      hosts: host === undefined ? undefined : typeof host === 'string' ? [host] : host,
+      path: buildPathMatcher(route.match),
+      methods: methods === undefined ? undefined : new Set(methods),
+    },
+    upstream,
+    cache: route.cache === null ? undefined : buildRouteCache(route.cache, store),
+  }
+}
+
+function buildPathMatcher(match: MatchFile): PathMatcher {
+  if (match.path !== undefined) {
+    // a plain string prefix, like nginx's `location /api`: '/api' also matches '/apix'
+    const prefix = match.path
+    return { source: prefix, kind: 'prefix', test: (path) => path.startsWith(prefix) }
+  }
+  if (match.glob !== undefined) {
+    const regex = globToRegExp(match.glob)
+    return { source: match.glob, kind: 'glob', test: (path) => regex.test(path) }
+  }
+  if (match.regex !== undefined) {
+    const regex = new RegExp(match.regex)
+    return { source: match.regex, kind: 'regex', test: (path) => regex.test(path) }
+  }
+  return { source: '*', kind: 'any', test: () => true }
+}
+
+/** Anchored at both ends; `*` is one segment's characters, `**` anything. */
+export function globToRegExp(glob: string): RegExp {
+  const pattern = glob
+    .split(/(\*\*|\*)/)
+    .map((part) => {
+      if (part === '**') return '.*'
+      if (part === '*') return '[^/]*'
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    })
+    .join('')
+  return new RegExp(`^${pattern}$`)
+}
+
+function buildRouteCache(cache: RouteCacheFile, store: MemoryStoreConfig): RouteCache {
+  return {
+    defaultTtlMs: cache.ttl,
+    statusTtlMs: cache.statusTtl,
+    originCacheControl: cache.originCacheControl,
+    staleWhileRevalidateMs: cache.staleWhileRevalidate,
+    staleIfErrorMs: cache.staleIfError,
+    retainStaleMs: cache.retainStale,
+    jitter: cache.jitter,
+    maxObjectBytes: cache.maxObjectSize ?? store.maxObjectBytes,
+    key: { query: buildQueryRecipe(cache.key.query), headers: cache.key.headers, cookies: cache.key.cookies },
+    bypass: cache.bypass.map(buildBypassRule),
+  }
+}
+
+function buildQueryRecipe(query: RouteCacheFile['key']['query']): QueryRecipe {
+  if (query === 'all' || query === 'none') return { mode: query }
+  if ('only' in query) return { mode: 'only', names: new Set(query.only) }
+  return { mode: 'ignore', names: new Set(query.ignore) }
+}
+
+function buildBypassRule(rule: RouteCacheFile['bypass'][number]): BypassRule {
+  const value = rule.equals
+  if (rule.header !== undefined) return { kind: 'header', name: rule.header, value }
+  if (rule.cookie !== undefined) return { kind: 'cookie', name: rule.cookie, value }
+  if (rule.query !== undefined) return { kind: 'query', name: rule.query, value }
+  throw new Error('bypass rule without header, cookie or query') // the schema rejects these
+}
+
+/** Freezes plain objects and arrays all the way down; Maps, Sets, URLs are kept as they are (their contents are frozen). */
+function deepFreeze<T>(value: T): T {
+  if (value instanceof Map) {
+    for (const item of value.values() as Iterable<unknown>) deepFreeze(item)
+  } else if (Array.isArray(value) || isPlainObject(value)) {
+    Object.freeze(value)
+    for (const item of Object.values(value as object) as unknown[]) deepFreeze(item)
+  }
+  return value
+}
+
+// ---------------------------------------------------------------- describe
+
+/** A human-readable summary for `corral check`. */
+export function describeConfig(config: Config): string {
+  const { server, store, coalesce, log } = config
+  const lines = [
+    `source: ${config.source}`,
+    `listeners: ${config.listeners.map((listener) => `${listener.host}:${listener.port}`).join(', ')}`,
+    `server: maxHeaderSize=${formatSize(server.maxHeaderBytes)} maxBodySize=${formatSize(server.maxBodyBytes)}` +
+      ` requestTimeout=${formatDuration(server.requestTimeoutMs)} keepAliveTimeout=${formatDuration(server.keepAliveTimeoutMs)}` +
+      ` drainTimeout=${formatDuration(server.drainTimeoutMs)}`,
+    'upstreams:',
+    ...[...config.upstreams.values()].map(
+      (upstream) =>
+        `  ${upstream.name}: ${upstream.url.href} connectTimeout=${formatDuration(upstream.connectTimeoutMs)}` +
+        ` headersTimeout=${formatDuration(upstream.headersTimeoutMs)} bodyTimeout=${formatDuration(upstream.bodyTimeoutMs)}` +
+        ` connections=${upstream.connections}`,
+    ),
+    `store: ${store.kind} maxSize=${formatSize(store.maxBytes)} maxObjectSize=${formatSize(store.maxObjectBytes)}`,
+    `coalesce: waitTimeout=${formatDuration(coalesce.waitTimeoutMs)} hitForMiss=${formatDuration(coalesce.hitForMissMs)}`,
+    `log: level=${log.level} format=${log.format} access=${log.access ? 'on' : 'off'}`,
+    'routes:',
+    ...config.routes.map((route) => `  ${describeRoute(route)}`),
+  ]
+  return lines.join('\n')
+}
+
+function describeRoute(route: Route): string {
+  const { hosts, path, methods } = route.match
+  const match =
+    `host=${hosts ? hosts.join(',') : '*'} path=${path.kind} ${path.source}` +
+    ` methods=${methods ? [...methods].join(',') : '*'}`
+  return `routes[${route.index}] ${route.name}: ${match} → ${route.upstream.name}; cache: ${describeCache(route.cache)}`
+}
+
+function describeCache(cache: RouteCache | undefined): string {
+  if (cache === undefined) return 'off'
+  const parts = [`ttl=${cache.defaultTtlMs === undefined ? 'none' : formatDuration(cache.defaultTtlMs)}`]
+  if (cache.statusTtlMs.size > 0) {
+    parts.push(`status=${[...cache.statusTtlMs].map(([status, ms]) => `${status}:${formatDuration(ms)}`).join(',')}`)
+  }
+  parts.push(
+    `originCacheControl=${cache.originCacheControl}`,
+    `swr=${formatDuration(cache.staleWhileRevalidateMs)}`,
+    `sie=${formatDuration(cache.staleIfErrorMs)}`,
+    `retainStale=${formatDuration(cache.retainStaleMs)}`,
+    `jitter=${Math.round(cache.jitter * 10_000) / 100}%`,
+    `maxObjectSize=${formatSize(cache.maxObjectBytes)}`,
+    `key=${describeKey(cache)}`,
+  )
+  if (cache.bypass.length > 0) parts.push(`bypass=${cache.bypass.map(describeBypassRule).join(',')}`)
+  return parts.join(' ')
+}
+
+function describeKey({ key }: RouteCache): string {
+  const query = key.query
+  let text = `query:${query.mode}`
+  if (query.mode === 'only' || query.mode === 'ignore') text += `(${[...query.names].join(',')})`
+  if (key.headers.length > 0) text += `+headers(${key.headers.join(',')})`
+  if (key.cookies.length > 0) text += `+cookies(${key.cookies.join(',')})`
+  return text
+}
+
+function describeBypassRule(rule: BypassRule): string {
+  return `${rule.kind}:${rule.name}${rule.value === undefined ? '' : `=${rule.value}`}`
+}
+
+// ---------------------------------------------------------------- helpers
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const proto: unknown = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,0 +1,353 @@
+/**
+ * The YAML file's shape: every key, its type and its default. Unknown keys are rejected.
+ * Parsing turns durations into ms and sizes into bytes; cross-field rules (route → upstream,
+ * unique route names, object size limits) live in index.ts, which also builds the `Config`.
+ */
+import { z } from 'zod'
+
+import { formatSize, parseDuration, parseSize } from './duration.js'
+import type { LogLevel } from './types.js'
+
+export const DURATION_MESSAGE = 'expected a duration like "30s"'
+export const SIZE_MESSAGE = 'expected a size like "1MiB"'
+export const URL_MESSAGE = 'expected an http:// or https:// URL'
+export const PORT_MESSAGE = 'expected a port number 0..65535'
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const satisfies readonly LogLevel[]
+
+export const UPSTREAM_NAME = /^[A-Za-z0-9_-]+$/
+
+const KiB = 1_024
+const MiB = 1_048_576
+
+/** A field-level message, except when the key is missing: then the parse-wide map says "required". */
+function expecting(message: string) {
+  return (issue: { input?: unknown }) => (issue.input === undefined ? undefined : message)
+}
+
+const TYPE_NAMES: Partial<Record<string, string>> = {
+  object: 'a mapping',
+  record: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+}
+
+/** Messages for zod's own issues, used for every parse (field-level messages take precedence). */
+export const errorMap: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'required'
+      return `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}`
+    case 'invalid_value':
+      return `expected one of ${issue.values.map(String).join(', ')}`
+    case 'too_small':
+      if (issue.origin === 'array') return `expected at least ${issue.minimum} item(s)`
+      if (issue.origin === 'string') return 'must not be empty'
+      return `must be at least ${issue.minimum}`
+    case 'too_big':
+      return `must be at most ${issue.maximum}`
+    case 'unrecognized_keys':
+      return 'unknown key'
+    default:
+      return undefined
+  }
+}
+
+/** A YAML scalar run through one of the duration.ts parsers; any failure is the one fixed message. */
+function parsedWith(parse: (input: string | number) => number, message: string) {
+  return z.unknown().transform((input, ctx) => {
+    if (typeof input === 'string' || typeof input === 'number') {
+      try {
+        return parse(input)
+      } catch {
+        // reported below, with the same message as a wrong type
+      }
+    }
+    ctx.issues.push({ code: 'custom', message, input })
+    return z.NEVER
+  })
+}
+
+export const durationSchema = parsedWith(parseDuration, DURATION_MESSAGE)
+export const sizeSchema = parsedWith(parseSize, SIZE_MESSAGE)
+const positiveSize = sizeSchema.refine((bytes) => bytes > 0, 'must be greater than 0')
+
+const port = z
+  .number({ error: expecting(PORT_MESSAGE) })
+  .int(PORT_MESSAGE)
+  .min(0, PORT_MESSAGE)
+  .max(65_535, PORT_MESSAGE)
+
+const nonEmptyString = z.string().min(1)
+
+// ---------------------------------------------------------------- listeners, server
+
+const listenerSchema = z.strictObject({
+  host: nonEmptyString.default('0.0.0.0'),
+  port: port.default(8080),
+})
+
+const serverSchema = z.strictObject({
+  maxHeaderSize: positiveSize.default(16 * KiB),
+  maxBodySize: sizeSchema.default(10 * MiB),
+  requestTimeout: durationSchema.default(60_000),
+  keepAliveTimeout: durationSchema.default(5_000),
+  drainTimeout: durationSchema.default(10_000),
+})
+
+// ---------------------------------------------------------------- upstreams
+
+export interface UpstreamTarget {
+  readonly url: URL
+  /** `scheme://host[:port]` */
+  readonly origin: string
+  /** The URL's path without a trailing slash ('' when none). */
+  readonly basePath: string
+}
+
+/** Validates an upstream base URL; throws an Error whose message is the issue text. */
+export function parseUpstreamUrl(input: string): UpstreamTarget {
+  let url: URL
+  try {
+    url = new URL(input)
+  } catch {
+    throw new Error(URL_MESSAGE)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(URL_MESSAGE)
+  if (url.username !== '' || url.password !== '') throw new Error('must not contain credentials')
+  // `url.search` is '' for a bare trailing '?', so look at the text as well
+  if (url.search !== '' || input.includes('?')) throw new Error('must not have a query string')
+  if (url.hash !== '' || input.includes('#')) throw new Error('must not have a fragment')
+  return { url, origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') }
+}
+
+const upstreamUrl = z.string({ error: expecting(URL_MESSAGE) }).transform((input, ctx) => {
+  try {
+    return parseUpstreamUrl(input)
+  } catch (err) {
+    ctx.issues.push({ code: 'custom', message: (err as Error).message, input })
+    return z.NEVER
+  }
+})
+
+const upstreamSchema = z.strictObject({
+  url: upstreamUrl,
+  connectTimeout: durationSchema.default(5_000),
+  headersTimeout: durationSchema.default(30_000),
+  bodyTimeout: durationSchema.default(30_000),
+  connections: z
+    .number()
+    .int('expected an integer 1..10000')
+    .min(1, 'expected an integer 1..10000')
+    .max(10_000, 'expected an integer 1..10000')
+    .default(128),
+})
+
+const upstreamsSchema = z
+  .record(z.string().regex(UPSTREAM_NAME, 'upstream names may use only letters, digits, "_" and "-"'), upstreamSchema)
+  .refine((upstreams) => Object.keys(upstreams).length > 0, 'expected at least one upstream')
+
+// ---------------------------------------------------------------- store, coalesce, log
+
+const memoryStoreSchema = z
+  .strictObject({
+    maxSize: positiveSize.default(256 * MiB),
+    maxObjectSize: sizeSchema.default(8 * MiB),
+  })
+  .superRefine((memory, ctx) => {
+    if (memory.maxObjectSize > memory.maxSize) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxObjectSize'],
+        message: `must not be larger than store.memory.maxSize (${formatSize(memory.maxSize)})`,
+      })
+    }
+  })
+
+export const storeSchema = z.strictObject({ memory: memoryStoreSchema.prefault({}) }).prefault({})
+
+const coalesceSchema = z.strictObject({
+  waitTimeout: durationSchema.default(10_000),
+  hitForMiss: durationSchema.default(30_000),
+})
+
+const logSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS).default('info'),
+  format: z.enum(['json', 'pretty', 'auto']).default('auto'),
+  access: z.boolean().default(true),
+})
+
+// ---------------------------------------------------------------- routes: match
+
+const HOST_NAME = /^(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/i
+
+const hostSchema = z
+  .string()
+  .superRefine((host, ctx) => {
+    if (/:\d*$/.test(host)) {
+      ctx.addIssue({ code: 'custom', message: `must not contain a port (${JSON.stringify(host)})` })
+    } else if (!HOST_NAME.test(host)) {
+      ctx.addIssue({ code: 'custom', message: 'expected a host name like "api.example.com" or "*.example.com"' })
+    }
+  })
+  .transform((host) => host.toLowerCase())
+
+const pathSchema = z.string().refine((path) => path.startsWith('/'), "must start with '/'")
+
+/** The SyntaxError's message, or undefined when `source` compiles. */
+function regexProblem(source: string): string | undefined {
+  try {
+    new RegExp(source)
+    return undefined
+  } catch (err) {
+    return (err as Error).message
+  }
+}
+
+const regexSchema = z.string().superRefine((source, ctx) => {
+  const problem = regexProblem(source)
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+})
+
+// RFC 9110 §5.6.2 token
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+const matchSchema = z
+  .strictObject({
+    host: z.union([hostSchema, z.array(hostSchema).min(1)], { error: expecting('expected a host name or a list of them') }).optional(),
+    path: pathSchema.optional(),
+    glob: pathSchema.optional(),
+    regex: regexSchema.optional(),
+    methods: z
+      .array(z.string().regex(METHOD, 'expected an HTTP method like "GET"').transform((method) => method.toUpperCase()))
+      .min(1)
+      .optional(),
+  })
+  .superRefine((match, ctx) => {
+    const given = [match.path, match.glob, match.regex].filter((value) => value !== undefined)
+    if (given.length > 1) ctx.addIssue({ code: 'custom', message: 'use only one of path, glob and regex' })
+  })
+
+// ---------------------------------------------------------------- routes: cache
+
+export type StatusKey = number | '1xx' | '2xx' | '3xx' | '4xx' | '5xx'
+
+function parseStatusKey(key: string): StatusKey | undefined {
+  const lower = key.toLowerCase()
+  if (lower === '1xx' || lower === '2xx' || lower === '3xx' || lower === '4xx' || lower === '5xx') return lower
+  const code = Number(key)
+  return /^\d{3}$/.test(key) && code >= 100 && code <= 599 ? code : undefined
+}
+
+const statusKeySchema = z
+  .string()
+  .refine((key) => parseStatusKey(key) !== undefined, 'expected a status code 100..599 or a class like "5xx"')
+
+const statusTtlSchema = z.record(statusKeySchema, durationSchema).transform((ttls) => {
+  const byStatus = new Map<StatusKey, number>()
+  for (const [key, ms] of Object.entries(ttls)) {
+    const status = parseStatusKey(key)
+    if (status !== undefined) byStatus.set(status, ms)
+  }
+  return byStatus
+})
+
+const JITTER_MESSAGE = 'expected a percentage like "10%" or a fraction 0..1'
+
+/** "10%" or 0.1 → 0.1; undefined when out of 0..1. */
+function parseFraction(input: unknown): number | undefined {
+  let fraction: number | undefined
+  if (typeof input === 'number') fraction = input
+  if (typeof input === 'string') {
+    const match = /^(\d+(?:\.\d+)?)\s*%$/.exec(input.trim())
+    if (match) fraction = Number(match[1]) / 100
+  }
+  return fraction !== undefined && fraction >= 0 && fraction <= 1 ? fraction : undefined
+}
+
+const jitterSchema = z.unknown().transform((input, ctx) => {
+  const fraction = parseFraction(input)
+  if (fraction !== undefined) return fraction
+  ctx.issues.push({ code: 'custom', message: JITTER_MESSAGE, input })
+  return z.NEVER
+})
+
+const nameList = z.array(nonEmptyString)
+
+const queryRecipeSchema = z.union(
+  [z.enum(['all', 'none']), z.strictObject({ only: nameList }), z.strictObject({ ignore: nameList })],
+  { error: expecting('expected all, none, {only: [names]} or {ignore: [names]}') },
+)
+
+const keySchema = z.strictObject({
+  query: queryRecipeSchema.default('all'),
+  headers: z.array(nonEmptyString.transform((name) => name.toLowerCase())).prefault([]),
+  cookies: nameList.prefault([]),
+})
+
+// YAML reads `equals: 1` or `equals: true` as a number or boolean; compare as text
+const equalsSchema = z.union([z.string(), z.number(), z.boolean()], { error: expecting('expected a string') }).transform(String)
+
+const bypassRuleSchema = z
+  .strictObject({
+    header: nonEmptyString.transform((name) => name.toLowerCase()).optional(),
+    cookie: nonEmptyString.optional(),
+    query: nonEmptyString.optional(),
+    equals: equalsSchema.optional(),
+  })
+  .superRefine((rule, ctx) => {
+    const given = [rule.header, rule.cookie, rule.query].filter((value) => value !== undefined)
+    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: 'expected exactly one of header, cookie or query' })
+  })
+
+export const routeCacheSchema = z.strictObject({
+  ttl: durationSchema.optional(),
+  statusTtl: statusTtlSchema.prefault({}),
+  originCacheControl: z.enum(['honor', 'override']).default('honor'),
+  staleWhileRevalidate: durationSchema.default(0),
+  staleIfError: durationSchema.default(0),
+  retainStale: durationSchema.default(600_000),
+  jitter: jitterSchema.default(0),
+  maxObjectSize: sizeSchema.optional(),
+  key: keySchema.prefault({}),
+  bypass: z.array(bypassRuleSchema).prefault([]),
+})
+
+/** `cache: false` → null (caching off); `cache: true` or no key → every default. */
+const routeCacheField = z.preprocess(
+  (input) => (input === true || input === undefined ? {} : input),
+  z.union([z.literal(false).transform(() => null), routeCacheSchema], {
+    error: 'expected true, false or a mapping',
+  }),
+)
+
+export const routeSchema = z.strictObject({
+  name: nonEmptyString.optional(),
+  match: matchSchema.prefault({}),
+  upstream: nonEmptyString.optional(),
+  cache: routeCacheField,
+})
+
+// ---------------------------------------------------------------- the file
+
+export const configFileSchema = z.strictObject({
+  listeners: z.array(listenerSchema).min(1, 'expected at least one listener').prefault([{}]),
+  server: serverSchema.prefault({}),
+  upstreams: upstreamsSchema,
+  store: storeSchema,
+  coalesce: coalesceSchema.prefault({}),
+  log: logSchema.prefault({}),
+  routes: z
+    .array(routeSchema)
+    .min(1, 'expected at least one route (leave the key out for a single catch-all route)')
+    .optional(),
+})
+
+/** The validated file, with defaults applied, durations in ms and sizes in bytes. */
+export type ConfigFile = z.output<typeof configFileSchema>
+export type RouteFile = z.output<typeof routeSchema>
+export type RouteCacheFile = z.output<typeof routeCacheSchema>
+export type MatchFile = z.output<typeof matchSchema>

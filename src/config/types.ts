@@ -1,0 +1,146 @@
+/**
+ * The compiled configuration: what the gateway runs on. Produced once at start-up by
+ * `loadConfig` / `compileConfig` (src/config/index.ts) from YAML or CLI flags, deeply frozen,
+ * every duration in ms and every size in bytes. Nothing is parsed per request.
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+export interface Listener {
+  readonly host: string
+  readonly port: number
+}
+
+export interface ServerLimits {
+  /** Largest request head (request line + headers) accepted; above it: 431. */
+  readonly maxHeaderBytes: number
+  /** Largest request body forwarded to an origin; above it: 413. */
+  readonly maxBodyBytes: number
+  /** Time allowed to receive a whole request from a client (node's requestTimeout). */
+  readonly requestTimeoutMs: number
+  /** Idle keep-alive time for client connections. */
+  readonly keepAliveTimeoutMs: number
+  /** On SIGTERM/SIGINT: how long in-flight requests may finish before connections are cut. */
+  readonly drainTimeoutMs: number
+}
+
+export interface Upstream {
+  readonly name: string
+  /** Base URL as written; its path (if any) is prepended to every forwarded path. */
+  readonly url: URL
+  /** `scheme://host[:port]` as undici's Pool wants it. */
+  readonly origin: string
+  /** Path prefix from the URL without a trailing slash ('' when none). */
+  readonly basePath: string
+  readonly connectTimeoutMs: number
+  readonly headersTimeoutMs: number
+  readonly bodyTimeoutMs: number
+  /** Max connections in the undici pool. */
+  readonly connections: number
+}
+
+export type QueryRecipe =
+  | { readonly mode: 'all' } //                                    every parameter, sorted
+  | { readonly mode: 'none' } //                                   the query is not part of the key
+  | { readonly mode: 'only'; readonly names: ReadonlySet<string> } //   allow-list, sorted
+  | { readonly mode: 'ignore'; readonly names: ReadonlySet<string> } // all but these, sorted
+
+export interface KeyRecipe {
+  readonly query: QueryRecipe
+  /** Lowercased request header names whose values join the key. */
+  readonly headers: readonly string[]
+  /** Cookie names whose values join the key. */
+  readonly cookies: readonly string[]
+}
+
+/** A request condition that sends the request around the cache (BYPASS). `value` undefined: presence is enough. */
+export type BypassRule =
+  | { readonly kind: 'header'; readonly name: string; readonly value?: string }
+  | { readonly kind: 'cookie'; readonly name: string; readonly value?: string }
+  | { readonly kind: 'query'; readonly name: string; readonly value?: string }
+
+export interface RouteCache {
+  /** Freshness used only when the origin gives none (undefined: such responses are not stored). */
+  readonly defaultTtlMs: number | undefined
+  /**
+   * Per-status freshness, like nginx's proxy_cache_valid: exact codes win over classes ('5xx').
+   * 0 means "never store this status". Consulted when the origin gives no freshness, or always
+   * when `originCacheControl` is 'override'.
+   */
+  readonly statusTtlMs: ReadonlyMap<number | '1xx' | '2xx' | '3xx' | '4xx' | '5xx', number>
+  /** 'honor': origin freshness wins; 'override': route TTLs replace it (no-store/private/Set-Cookie still refuse). */
+  readonly originCacheControl: 'honor' | 'override'
+  /** Default stale-while-revalidate window when the origin sends none. */
+  readonly staleWhileRevalidateMs: number
+  /** Default stale-if-error window when the origin sends none. */
+  readonly staleIfErrorMs: number
+  /** How long a stale entry is kept (for revalidation, errors and EXPIRED vs MISS), like nginx's `inactive`. */
+  readonly retainStaleMs: number
+  /** Fraction (0..1) by which freshness is randomly shortened, so that entries stored together do not expire together. */
+  readonly jitter: number
+  readonly maxObjectBytes: number
+  readonly key: KeyRecipe
+  readonly bypass: readonly BypassRule[]
+}
+
+export interface PathMatcher {
+  /** As written, for `corral check` output and logs. */
+  readonly source: string
+  readonly kind: 'prefix' | 'glob' | 'regex' | 'any'
+  test(path: string): boolean
+}
+
+export interface RouteMatch {
+  /** Lowercased host names without port; '*.example.com' matches any subdomain. Undefined: any host. */
+  readonly hosts: readonly string[] | undefined
+  readonly path: PathMatcher
+  /** Uppercased methods. Undefined: any method. */
+  readonly methods: ReadonlySet<string> | undefined
+}
+
+export interface Route {
+  readonly name: string
+  /** Position in `routes`, for messages such as `routes[2]`. */
+  readonly index: number
+  readonly match: RouteMatch
+  readonly upstream: Upstream
+  /** Undefined: caching is off for this route; every request is passed through (BYPASS). */
+  readonly cache: RouteCache | undefined
+}
+
+export interface MemoryStoreConfig {
+  readonly kind: 'memory'
+  /** Byte budget of the LRU (bodies + headers). */
+  readonly maxBytes: number
+  /** Largest object stored; routes may set a smaller limit. */
+  readonly maxObjectBytes: number
+}
+
+export type StoreConfig = MemoryStoreConfig
+
+export interface CoalesceConfig {
+  /** Longest a request waits for another request's fetch of the same key before fetching itself. */
+  readonly waitTimeoutMs: number
+  /** How long a key that produced an unshareable response skips coalescing (Varnish's hit-for-miss). */
+  readonly hitForMissMs: number
+}
+
+export interface LogConfig {
+  readonly level: LogLevel
+  /** 'pretty' for people at a terminal, 'json' for machines; 'auto' picks pretty when stdout is a TTY. */
+  readonly format: 'json' | 'pretty' | 'auto'
+  /** One access line per request at info level. */
+  readonly access: boolean
+}
+
+export interface Config {
+  readonly listeners: readonly Listener[]
+  readonly server: ServerLimits
+  readonly upstreams: ReadonlyMap<string, Upstream>
+  readonly store: StoreConfig
+  readonly coalesce: CoalesceConfig
+  readonly log: LogConfig
+  readonly routes: readonly Route[]
+  /** Where the config came from: a file path, or 'flags' for the no-config quick mode. */
+  readonly source: string
+}
