@@ -1,0 +1,195 @@
+/**
+ * The gateway: builds the runtime from a config, listens, answers what node's parser rejects,
+ * and drains on close. `startGateway` is what the CLI, the tests and the load tests start.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Config } from './config/types.js'
+import { HitForMiss, SingleFlight } from './coalesce/single-flight.js'
+import { GatewayError } from './errors.js'
+import { createLogger, GatewayLog, type Logger } from './log.js'
+import { OriginClient } from './origin/client.js'
+import { handle } from './pipeline.js'
+import type { Runtime } from './runtime.js'
+import type { FlightOutcome } from './stages/fetch.js'
+import { PassProxy } from './stages/pass.js'
+import { receive } from './stages/receive.js'
+import { respondError } from './stages/respond.js'
+import { matchRoute } from './stages/route.js'
+import { MemoryStore } from './store/memory.js'
+import type { CacheStore } from './store/types.js'
+import type { RequestContext } from './context.js'
+
+export interface GatewayOptions {
+  /** Use this logger instead of one built from config.log (tests pass a silent one). */
+  readonly logger?: Logger
+  /** Use this store instead of one built from config.store. */
+  readonly store?: CacheStore
+}
+
+export interface Gateway {
+  readonly runtime: Runtime
+  /** `http://host:port` of each listener, in config order (the bound port when 0 was asked). */
+  readonly urls: readonly string[]
+  /** Stop accepting, let in-flight requests finish within server.drainTimeout, then release everything. */
+  close(): Promise<void>
+}
+
+const CLIENT_ERROR_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
+}
+
+export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const log = new GatewayLog(options.logger ?? createLogger(config.log), config.log.access)
+  const rt: Runtime = {
+    config,
+    log,
+    store: options.store ?? new MemoryStore(config.store),
+    origins: new OriginClient(config.upstreams.values()),
+    flights: new SingleFlight<FlightOutcome>(),
+    hitForMiss: new HitForMiss(config.coalesce.hitForMissMs),
+    proxy: new PassProxy(config.server, log),
+    background: new Set(),
+  }
+
+  let inFlight = 0
+  let drained: (() => void) | undefined
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight++
+    const ctx = receive(req, res)
+    res.once('close', () => {
+      inFlight--
+      if (typeof ctx === 'object' && !(ctx instanceof GatewayError) && log.accessEnabled) logAccess(log, ctx)
+      if (inFlight === 0 && drained !== undefined) drained()
+    })
+    if (ctx instanceof GatewayError) {
+      res.writeHead(ctx.status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' })
+      res.end(`${ctx.status} Bad Request: ${ctx.message} (${ctx.code})\n`)
+      return
+    }
+    handle(rt, ctx).catch((err: unknown) => {
+      log.internalError(err, { reqId: ctx.reqId })
+      respondError(ctx, new GatewayError('CORRAL_ERR_ORIGIN_BAD_RESPONSE', 'internal error', { cause: err }))
+    })
+  }
+
+  const tunnels = new Set<Duplex>()
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    tunnels.add(socket)
+    socket.once('close', () => tunnels.delete(socket))
+    const host = (req.headers.host ?? '').toLowerCase()
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    const route = matchRoute(config.routes, host, path, req.method ?? 'GET')
+    if (route === undefined) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      return
+    }
+    rt.proxy.ws(req, socket, head, route.upstream)
+  }
+
+  const servers: Server[] = []
+  const urls: string[] = []
+  for (const listener of config.listeners) {
+    const server = createServer(
+      {
+        maxHeaderSize: config.server.maxHeaderBytes,
+        requestTimeout: config.server.requestTimeoutMs,
+        keepAliveTimeout: config.server.keepAliveTimeoutMs,
+        requireHostHeader: true,
+      },
+      onRequest,
+    )
+    server.on('upgrade', onUpgrade)
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy()
+        return
+      }
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+      log.clientError(err, status)
+      const body = `${status} ${CLIENT_ERROR_TEXT[status]}\n`
+      socket.end(
+        `HTTP/1.1 ${status} ${CLIENT_ERROR_TEXT[status]}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      )
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(listener.port, listener.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    const address = server.address() as AddressInfo
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+    urls.push(`http://${host}:${address.port}`)
+    log.listening(`${host}:${address.port}`)
+    servers.push(server)
+  }
+  log.started({ source: config.source, routes: config.routes.length, store: rt.store.name })
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const server of servers) {
+        server.close()
+        server.closeIdleConnections()
+      }
+      if (inFlight > 0) {
+        log.draining(inFlight, config.server.drainTimeoutMs)
+        const allDone = new Promise<void>((resolve) => (drained = resolve))
+        const timedOut = await raceTimeout(allDone, config.server.drainTimeoutMs)
+        if (timedOut) log.drainTimedOut(inFlight)
+      }
+      for (const server of servers) server.closeAllConnections()
+      for (const socket of tunnels) socket.destroy()
+      await raceTimeout(Promise.allSettled([...rt.background]), config.server.drainTimeoutMs)
+      rt.proxy.close()
+      await rt.origins.close()
+      await rt.store.close()
+      log.stopped()
+    })())
+
+  return { runtime: rt, urls, close }
+}
+
+function logAccess(log: GatewayLog, ctx: RequestContext): void {
+  const { res } = ctx
+  log.access({
+    reqId: ctx.reqId,
+    method: ctx.method,
+    host: ctx.host,
+    path: ctx.path,
+    status: res.statusCode,
+    cacheStatus: ctx.cacheStatus,
+    reason: ctx.reason,
+    route: ctx.route?.name,
+    keyId: ctx.keyId,
+    lookupMs: round(ctx.lookupMs),
+    lockWaitMs: round(ctx.lockWaitMs),
+    originMs: round(ctx.originMs),
+    totalMs: round(performance.now() - ctx.startedAt) ?? 0,
+    aborted: !res.writableFinished,
+  })
+}
+
+function round(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.round(ms * 100) / 100
+}
+
+/** Resolves true when the timeout won. */
+async function raceTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), ms)
+  })
+  try {
+    return await Promise.race([promise.then(() => false), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The request flow, and the only place that knows the order of the stages (DESIGN.md):
+ * receive → route → key → lookup → decide → deliver | serve stale + refresh | revalidate | fetch → store → deliver,
+ * or pass when the request may not use the cache.
+ */
+import type { RequestContext } from './context.js'
+import { GatewayError } from './errors.js'
+import { parseRequestCacheControl } from './policy/cache-control.js'
+import type { Runtime } from './runtime.js'
+import { decide, NO_DIRECTIVES } from './stages/decide.js'
+import { deliver } from './stages/deliver.js'
+import { fetchForClient, serveStaleAndRefresh } from './stages/fetch.js'
+import { cacheKey } from './stages/key.js'
+import { lookup } from './stages/lookup.js'
+import { respondError } from './stages/respond.js'
+import { matchRoute, passReason } from './stages/route.js'
+
+export async function handle(rt: Runtime, ctx: RequestContext): Promise<void> {
+  const route = matchRoute(rt.config.routes, ctx.host, ctx.path, ctx.method)
+  if (route === undefined) {
+    respondError(ctx, new GatewayError('CORRAL_ERR_NO_ROUTE', `no route for ${ctx.method} ${ctx.host}${ctx.path}`), true)
+    return
+  }
+  ctx.route = route
+  const why = passReason(ctx, route)
+  if (why !== undefined || route.cache === undefined) {
+    rt.proxy.web(ctx, route, why ?? 'ROUTE_NO_CACHE') //                          BYPASS
+    return
+  }
+
+  const h = ctx.req.headers
+  const rd =
+    h['cache-control'] === undefined && h.pragma === undefined ? NO_DIRECTIVES : parseRequestCacheControl(h['cache-control'], h.pragma)
+  ctx.reqDirectives = rd
+  const key = cacheKey(ctx, route.cache.key)
+  ctx.keyId = key.id
+  const lookupStarted = performance.now()
+  const found = await lookup(rt.store, key, h)
+  ctx.lookupMs = performance.now() - lookupStarted
+  if (found.storeError !== undefined) ctx.reason = 'STORAGE_ERROR'
+
+  const plan = decide(found.entry, rd, Date.now())
+  switch (plan.kind) {
+    case 'fresh':
+      return deliver(ctx, plan.entry, 'HIT') //                                     HIT
+    case 'serve-stale':
+      return deliver(ctx, plan.entry, 'STALE', { detail: 'max-stale' }) //          STALE
+    case 'stale-while-revalidate':
+      return serveStaleAndRefresh(rt, ctx, key, plan.entry) //                       STALE | UPDATING
+    case 'revalidate': //                                                           REVALIDATED | EXPIRED
+      return fetchForClient(rt, ctx, key, { stale: plan.entry, revalidate: true, byRequest: plan.byRequest, varyMiss: false })
+    case 'fetch': //                                                                MISS | EXPIRED
+      return fetchForClient(rt, ctx, key, { stale: plan.stale, revalidate: false, byRequest: plan.byRequest, varyMiss: found.varyMiss })
+    case 'unsatisfiable':
+      ctx.reason = 'ONLY_IF_CACHED'
+      return respondError(ctx, new GatewayError('CORRAL_ERR_ONLY_IF_CACHED', 'only-if-cached: nothing usable is stored'))
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * deliver: write a stored entry to the client. Age is computed now; X-Cache-Status and the
+ * RFC 9211 Cache-Status say what happened; client conditionals are answered with 304 or 412
+ * from the entry; HEAD gets the headers without the body. This is the hit path: keep it lean.
+ */
+import { evaluatePreconditions } from '../policy/conditional.js'
+import { currentAgeMs } from '../policy/freshness.js'
+import type { RequestContext } from '../context.js'
+import type { CacheStatus, Reason } from '../status.js'
+import type { CacheEntry } from '../store/types.js'
+
+/** What Cache-Status reports beyond the X-Cache-Status value (RFC 9211 §2). */
+export interface Forwarded {
+  /** fwd= parameter: why the request went forward. */
+  readonly fwd?: 'uri-miss' | 'vary-miss' | 'miss' | 'request' | 'stale' | 'bypass' | 'method'
+  readonly fwdStatus?: number
+  readonly stored?: boolean
+  readonly collapsed?: boolean
+  readonly detail?: string
+}
+
+export const CACHE_NAME = 'corral'
+
+/** Stored headers flattened once per entry for writeHead; entries are immutable. */
+const flatHeaders = new WeakMap<CacheEntry, { fields: string[]; upstreamCacheStatus: string | undefined }>()
+
+function flatten(entry: CacheEntry): { fields: string[]; upstreamCacheStatus: string | undefined } {
+  let flat = flatHeaders.get(entry)
+  if (flat !== undefined) return flat
+  const fields: string[] = []
+  let upstreamCacheStatus: string | undefined
+  for (const [name, value] of entry.headers) {
+    if (name === 'cache-status') upstreamCacheStatus = upstreamCacheStatus === undefined ? value : `${upstreamCacheStatus}, ${value}`
+    else fields.push(name, value)
+  }
+  flat = { fields, upstreamCacheStatus }
+  flatHeaders.set(entry, flat)
+  return flat
+}
+
+export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheStatus, fwd?: Forwarded): void {
+  ctx.cacheStatus = status
+  const now = Date.now()
+  const { req, res } = ctx
+  const { fields, upstreamCacheStatus } = flatten(entry)
+  const ageS = Math.floor(currentAgeMs(entry.initialAgeMs, entry.responseTime, now) / 1000)
+  const cacheStatus = cacheStatusMember(status, Math.floor((entry.staleAt - now) / 1000), fwd)
+  const headers = fields.slice()
+  headers.push(
+    'age',
+    String(ageS),
+    'x-cache-status',
+    status,
+    'cache-status',
+    upstreamCacheStatus === undefined ? cacheStatus : `${upstreamCacheStatus}, ${cacheStatus}`,
+  )
+
+  const h = req.headers
+  if (
+    h['if-none-match'] !== undefined ||
+    h['if-modified-since'] !== undefined ||
+    h['if-match'] !== undefined ||
+    h['if-unmodified-since'] !== undefined
+  ) {
+    const verdict = evaluatePreconditions(h, entry, ctx.method)
+    if (verdict === 'not-modified') {
+      res.writeHead(304, notModifiedHeaders(headers))
+      res.end()
+      return
+    }
+    if (verdict === 'precondition-failed') {
+      res.writeHead(412, ['content-length', '0', 'x-cache-status', status])
+      res.end()
+      return
+    }
+  }
+
+  headers.push('content-length', String(entry.body.length))
+  res.writeHead(entry.status, headers)
+  if (ctx.method === 'HEAD') res.end()
+  else res.end(entry.body)
+}
+
+// RFC 9110 §15.4.5: a 304 carries the fields a 200 would have had that describe caching and the
+// representation's identity, and no content fields.
+const NOT_MODIFIED_FIELDS = new Set([
+  'cache-control',
+  'content-location',
+  'date',
+  'etag',
+  'expires',
+  'vary',
+  'last-modified',
+  'age',
+  'x-cache-status',
+  'cache-status',
+])
+
+function notModifiedHeaders(flat: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i] as string
+    if (NOT_MODIFIED_FIELDS.has(name)) out.push(name, flat[i + 1] as string)
+  }
+  return out
+}
+
+/** One RFC 9211 list member for this cache. `ttlS`: remaining freshness of what was served (negative when stale). */
+export function cacheStatusMember(status: CacheStatus, ttlS: number | undefined, fwd?: Forwarded): string {
+  let member = CACHE_NAME
+  if (status === 'HIT' || status === 'STALE' || status === 'UPDATING') {
+    if (fwd?.fwd === undefined) member += '; hit'
+  }
+  if (fwd?.fwd !== undefined) member += `; fwd=${fwd.fwd}`
+  if (fwd?.fwdStatus !== undefined) member += `; fwd-status=${fwd.fwdStatus}`
+  if (ttlS !== undefined) member += `; ttl=${ttlS}`
+  if (fwd?.stored === true) member += '; stored'
+  if (fwd?.collapsed === true) member += '; collapsed'
+  if (fwd?.detail !== undefined) member += `; detail=${fwd.detail}`
+  return member
+}
+
+/** Cache-Status `detail` token for a reason: lowercase, dashes (RFC 9211 §2.8). */
+export function reasonDetail(reason: Reason): string {
+  return reason.toLowerCase().replace(/_/g, '-')
+}

@@ -1,0 +1,339 @@
+/**
+ * fetch: get the object from the origin once per key. The first request becomes the leader and
+ * fetches (conditionally when it holds a stale entry with validators); the others follow and
+ * receive the entry. A response that cannot be shared is never handed to followers: they fetch
+ * on their own, and the key is marked hit-for-miss so that later requests do not queue behind it.
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { Route, RouteCache } from '../config/types.js'
+import type { RequestContext } from '../context.js'
+import { GatewayError } from '../errors.js'
+import { toGatewayError, type OriginResponse } from '../origin/client.js'
+import { revalidationHeaders } from '../policy/conditional.js'
+import { HOP_BY_HOP } from '../policy/headers.js'
+import type { RequestDirectives } from '../policy/types.js'
+import { varySignature } from '../policy/vary.js'
+import type { Runtime } from '../runtime.js'
+import type { CacheStatus, Reason } from '../status.js'
+import type { CacheEntry } from '../store/types.js'
+import { canServeStaleOnError, NO_DIRECTIVES } from './decide.js'
+import { deliver, reasonDetail, type Forwarded } from './deliver.js'
+import type { CacheKey } from './key.js'
+import { respondError, streamToClient } from './respond.js'
+import { buildEntry, judge, refreshEntry, storeEntry } from './store.js'
+
+/** What a leader tells its followers. */
+export type FlightOutcome =
+  | { readonly kind: 'entry'; readonly entry: CacheEntry; readonly cacheStatus: CacheStatus; readonly fwdStatus: number }
+  | { readonly kind: 'not-shareable'; readonly reason: Reason; readonly originStatus: number }
+  | { readonly kind: 'error'; readonly error: GatewayError }
+
+type FetchResult =
+  | { readonly kind: 'entry'; readonly entry: CacheEntry; readonly cacheStatus: CacheStatus; readonly fwdStatus: number; readonly stored: boolean }
+  | { readonly kind: 'stream'; readonly response: OriginResponse; readonly prefix: Buffer[]; readonly reason: Reason }
+  | { readonly kind: 'error'; readonly error: GatewayError }
+
+/** Everything an origin fetch needs, captured from the request so that it can outlive the client. */
+interface FetchInput {
+  readonly route: Route
+  readonly cache: RouteCache
+  readonly key: CacheKey
+  readonly reqHeaders: IncomingHttpHeaders
+  readonly reqDirectives: RequestDirectives
+  readonly url: string
+  readonly originHeaders: Record<string, string | string[]>
+  readonly stale: CacheEntry | undefined
+  readonly revalidate: boolean
+}
+
+export interface FetchPlan {
+  readonly stale: CacheEntry | undefined
+  /** Send the stale entry's validators (If-None-Match / If-Modified-Since). */
+  readonly revalidate: boolean
+  /** The request's own directives forced the trip (Cache-Status fwd=request). */
+  readonly byRequest: boolean
+  readonly varyMiss: boolean
+}
+
+/** Reasons that belong to the resource, not to this request: remember them (hit-for-miss). */
+const RESOURCE_REASONS: ReadonlySet<Reason> = new Set<Reason>(['PRIVATE', 'NO_STORE', 'SET_COOKIE', 'TOO_LARGE', 'VARY_STAR', 'NO_FRESHNESS'])
+
+export async function fetchForClient(rt: Runtime, ctx: RequestContext, key: CacheKey, plan: FetchPlan): Promise<void> {
+  const input = fetchInput(ctx, key, plan.stale, plan.revalidate)
+  if (rt.hitForMiss.has(key.id, Date.now())) {
+    ctx.reason = 'HIT_FOR_MISS'
+    return fetchAlone(rt, ctx, input, plan)
+  }
+  const role = rt.flights.join(key.id)
+  if (role.role === 'follower') {
+    const waitStarted = performance.now()
+    const outcome = await role.wait(rt.config.coalesce.waitTimeoutMs)
+    ctx.lockWaitMs = performance.now() - waitStarted
+    if (outcome === 'timeout') {
+      rt.log.coalesceTimeout({ keyId: key.id, waitedMs: Math.round(ctx.lockWaitMs) })
+      return fetchAlone(rt, ctx, input, plan)
+    }
+    return follow(rt, ctx, input, plan, outcome)
+  }
+  const result = await originFetch(rt, input, ctx)
+  role.settle(outcomeOf(result))
+  remember(rt, key, result)
+  return respond(rt, ctx, input, plan, result)
+}
+
+async function fetchAlone(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: FetchPlan): Promise<void> {
+  const result = await originFetch(rt, input, ctx)
+  remember(rt, input.key, result)
+  return respond(rt, ctx, input, plan, result)
+}
+
+function follow(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: FetchPlan, outcome: FlightOutcome): Promise<void> {
+  const stale = plan.stale
+  switch (outcome.kind) {
+    case 'entry':
+      if (!varyMatches(outcome.entry, ctx.req.headers)) return fetchAlone(rt, ctx, input, plan)
+      deliver(ctx, outcome.entry, outcome.cacheStatus, { ...forwarded(plan), fwdStatus: outcome.fwdStatus, collapsed: true })
+      return Promise.resolve()
+    case 'not-shareable':
+      if (outcome.originStatus >= 500 && stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
+        deliver(ctx, stale, 'STALE', { fwd: 'stale', fwdStatus: outcome.originStatus, collapsed: true, detail: 'stale-if-error' })
+        return Promise.resolve()
+      }
+      return fetchAlone(rt, ctx, input, plan)
+    case 'error':
+      if (stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
+        deliver(ctx, stale, 'STALE', { fwd: 'stale', collapsed: true, detail: 'stale-if-error' })
+      } else {
+        respondError(ctx, outcome.error)
+      }
+      return Promise.resolve()
+  }
+}
+
+/**
+ * stale-while-revalidate: serve the stale entry now and refresh it in the background, once.
+ * Requests that arrive while the refresh runs are UPDATING.
+ */
+export function serveStaleAndRefresh(rt: Runtime, ctx: RequestContext, key: CacheKey, entry: CacheEntry): void {
+  const role = rt.flights.join(key.id)
+  if (role.role === 'follower') {
+    deliver(ctx, entry, 'UPDATING', { detail: 'stale-while-revalidate' })
+    return
+  }
+  deliver(ctx, entry, 'STALE', { detail: 'stale-while-revalidate' })
+  const input = fetchInput(ctx, key, entry, entry.etag !== undefined || entry.lastModified !== undefined)
+  const job = originFetch(rt, input, undefined).then(
+    (result) => {
+      role.settle(outcomeOf(result))
+      remember(rt, key, result)
+      if (result.kind === 'stream') result.response.body.resume()
+      if (result.kind === 'error') rt.log.refreshFailed(result.error, { keyId: key.id })
+    },
+    (err: unknown) => {
+      role.settle({ kind: 'error', error: internalError(err) })
+      rt.log.refreshFailed(err, { keyId: key.id })
+    },
+  )
+  rt.background.add(job)
+  void job.finally(() => rt.background.delete(job))
+}
+
+function fetchInput(ctx: RequestContext, key: CacheKey, stale: CacheEntry | undefined, revalidate: boolean): FetchInput {
+  const route = ctx.route as Route
+  return {
+    route,
+    cache: route.cache as RouteCache,
+    key,
+    reqHeaders: ctx.req.headers,
+    reqDirectives: ctx.reqDirectives ?? NO_DIRECTIVES,
+    url: ctx.query === '' ? ctx.path : `${ctx.path}?${ctx.query}`,
+    originHeaders: originRequestHeaders(ctx),
+    stale,
+    revalidate: revalidate && stale !== undefined,
+  }
+}
+
+/** Fetch from the origin and, when the response may be stored, read and store it. Never throws. */
+async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext | undefined): Promise<FetchResult> {
+  const { route, cache, key, stale } = input
+  const headers = input.revalidate && stale !== undefined ? { ...input.originHeaders, ...revalidationHeaders(stale) } : input.originHeaders
+  const started = performance.now()
+  let response: OriginResponse
+  try {
+    response = await rt.origins.request(route.upstream, { method: 'GET', path: input.url, headers })
+  } catch (err) {
+    return { kind: 'error', error: toGatewayError(err, route.upstream) }
+  } finally {
+    if (ctx !== undefined) ctx.originMs = performance.now() - started
+  }
+  try {
+    if (response.status === 304 && input.revalidate && stale !== undefined) {
+      response.body.resume()
+      const refreshed = refreshEntry(key, stale, response, input.reqHeaders, input.reqDirectives, cache)
+      if ('reason' in refreshed) {
+        await rt.store.delete(key.id).catch(() => false)
+        return { kind: 'entry', entry: stale, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored: false }
+      }
+      const stored = await safeStore(rt, key, refreshed.entry)
+      return { kind: 'entry', entry: refreshed.entry, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored }
+    }
+    const verdict = response.status === 304 ? { reason: 'STATUS' as const } : judge(response, input.reqHeaders, input.reqDirectives, cache)
+    if ('reason' in verdict) return { kind: 'stream', response, prefix: [], reason: verdict.reason }
+    const declared = Number(response.headers['content-length'])
+    if (declared > cache.maxObjectBytes) return { kind: 'stream', response, prefix: [], reason: 'TOO_LARGE' }
+    const read = await readUpTo(response.body, cache.maxObjectBytes)
+    if (!read.complete) return { kind: 'stream', response, prefix: read.chunks, reason: 'TOO_LARGE' }
+    const body = read.chunks.length === 1 ? (read.chunks[0] as Buffer) : Buffer.concat(read.chunks)
+    const entry = buildEntry(key, response, verdict.storable, body, input.reqHeaders, cache)
+    const stored = await safeStore(rt, key, entry)
+    return { kind: 'entry', entry, cacheStatus: stale === undefined ? 'MISS' : 'EXPIRED', fwdStatus: response.status, stored }
+  } catch (err) {
+    response.body.destroy()
+    return { kind: 'error', error: toGatewayError(err, route.upstream) }
+  }
+}
+
+async function safeStore(rt: Runtime, key: CacheKey, entry: CacheEntry): Promise<boolean> {
+  try {
+    await storeEntry(rt.store, key, entry)
+    return true
+  } catch (err) {
+    rt.log.storeFailed(err, { keyId: key.id })
+    return false
+  }
+}
+
+function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: FetchPlan, result: FetchResult): Promise<void> {
+  const stale = plan.stale
+  switch (result.kind) {
+    case 'entry':
+      if (!result.stored) ctx.reason ??= 'STORAGE_ERROR'
+      deliver(ctx, result.entry, result.cacheStatus, { ...forwarded(plan), fwdStatus: result.fwdStatus, stored: result.stored })
+      return Promise.resolve()
+    case 'stream': {
+      const { response } = result
+      if (response.status >= 500 && stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
+        response.body.resume()
+        deliver(ctx, stale, 'STALE', { fwd: 'stale', fwdStatus: response.status, detail: 'stale-if-error' })
+        return Promise.resolve()
+      }
+      ctx.reason ??= result.reason
+      const status: CacheStatus = stale === undefined ? 'MISS' : 'EXPIRED'
+      const fwd: Forwarded = { ...forwarded(plan), fwdStatus: response.status, detail: reasonDetail(result.reason) }
+      return streamToClient(ctx, response.status, response.headers, response.body, result.prefix, status, fwd)
+    }
+    case 'error':
+      if (stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
+        deliver(ctx, stale, 'STALE', { fwd: 'stale', detail: 'stale-if-error' })
+        return Promise.resolve()
+      }
+      ctx.reason ??= 'ORIGIN_ERROR'
+      rt.log.originFailed(result.error, { reqId: ctx.reqId, upstream: input.route.upstream.name, code: result.error.code })
+      respondError(ctx, result.error)
+      return Promise.resolve()
+  }
+}
+
+function outcomeOf(result: FetchResult): FlightOutcome {
+  switch (result.kind) {
+    case 'entry':
+      return { kind: 'entry', entry: result.entry, cacheStatus: result.cacheStatus, fwdStatus: result.fwdStatus }
+    case 'stream':
+      return { kind: 'not-shareable', reason: result.reason, originStatus: result.response.status }
+    case 'error':
+      return result
+  }
+}
+
+function remember(rt: Runtime, key: CacheKey, result: FetchResult): void {
+  if (result.kind === 'entry') rt.hitForMiss.clear(key.id)
+  else if (result.kind === 'stream' && RESOURCE_REASONS.has(result.reason)) rt.hitForMiss.mark(key.id, Date.now())
+}
+
+function forwarded(plan: FetchPlan): Forwarded {
+  if (plan.byRequest) return { fwd: 'request' }
+  if (plan.stale !== undefined) return { fwd: 'stale' }
+  return { fwd: plan.varyMiss ? 'vary-miss' : 'uri-miss' }
+}
+
+function varyMatches(entry: CacheEntry, reqHeaders: IncomingHttpHeaders): boolean {
+  return entry.vary.length === 0 || varySignature(entry.vary, reqHeaders) === entry.varySignature
+}
+
+/**
+ * The request the cache sends: the client's fields minus hop-by-hop, Host (the upstream's is
+ * used, as nginx does) and the client's conditionals and ranges (the cache wants the whole
+ * object and answers those itself), plus Via and X-Forwarded-*.
+ */
+const NOT_FORWARDED = new Set([
+  ...HOP_BY_HOP,
+  'host',
+  'content-length',
+  'expect',
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+  'range',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+])
+
+function originRequestHeaders(ctx: RequestContext): Record<string, string | string[]> {
+  const src = ctx.req.headers
+  const out: Record<string, string | string[]> = {}
+  const connection = src.connection
+  const named = connection === undefined ? undefined : connection.toLowerCase().split(',').map((s) => s.trim())
+  for (const name in src) {
+    const value = src[name]
+    if (value === undefined || NOT_FORWARDED.has(name) || named?.includes(name) === true) continue
+    out[name] = value
+  }
+  const client = ctx.req.socket.remoteAddress ?? ''
+  const prior = src['x-forwarded-for']
+  out['x-forwarded-for'] = prior === undefined ? client : `${String(prior)}, ${client}`
+  out['x-forwarded-proto'] = 'http'
+  out['x-forwarded-host'] = src.host ?? ctx.host
+  out.via = src.via === undefined ? '1.1 corral' : `${src.via}, 1.1 corral`
+  return out
+}
+
+/** Read a body until it ends or passes `limit` bytes; past the limit the stream is paused, not lost. */
+function readUpTo(body: Readable, limit: number): Promise<{ chunks: Buffer[]; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let bytes = 0
+    const cleanup = (): void => {
+      body.off('data', onData)
+      body.off('end', onEnd)
+      body.off('error', onError)
+    }
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk)
+      bytes += chunk.length
+      if (bytes > limit) {
+        body.pause()
+        cleanup()
+        resolve({ chunks, complete: false })
+      }
+    }
+    const onEnd = (): void => {
+      cleanup()
+      resolve({ chunks, complete: true })
+    }
+    const onError = (err: Error): void => {
+      cleanup()
+      reject(err)
+    }
+    body.on('data', onData)
+    body.once('end', onEnd)
+    body.once('error', onError)
+  })
+}
+
+function internalError(err: unknown): GatewayError {
+  return new GatewayError('CORRAL_ERR_ORIGIN_BAD_RESPONSE', 'internal error while fetching', { cause: err })
+}

@@ -1,0 +1,131 @@
+/**
+ * pass: requests that must not touch the cache (other methods, routes with caching off,
+ * bypass rules, WebSocket upgrades) stream straight to the origin through http-proxy-3,
+ * bodies both ways, with X-Forwarded-* set and hop-by-hop fields dropped.
+ */
+import { Agent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
+import type { Duplex } from 'node:stream'
+import { Transform } from 'node:stream'
+import type { IncomingMessage } from 'node:http'
+import { createProxyServer } from 'http-proxy-3'
+import type { ProxyServer } from 'http-proxy-3'
+import type { Route, ServerLimits, Upstream } from '../config/types.js'
+import type { RequestContext } from '../context.js'
+import { GatewayError } from '../errors.js'
+import type { GatewayLog } from '../log.js'
+import type { Reason } from '../status.js'
+import { reasonDetail, CACHE_NAME } from './deliver.js'
+import { respondError } from './respond.js'
+
+export class PassProxy {
+  private readonly proxy: ProxyServer
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 })
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256 })
+
+  constructor(
+    private readonly limits: ServerLimits,
+    private readonly log: GatewayLog,
+  ) {
+    this.proxy = createProxyServer({ xfwd: true, ws: true, changeOrigin: true })
+    // Errors are handled per request (the callback below); this keeps an unhandled 'error' from crashing.
+    this.proxy.on('error', () => undefined)
+    // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too, both ways.
+    this.proxy.on('proxyReq', (proxyReq, req) => {
+      for (const name of connectionTokens(req.headers.connection)) proxyReq.removeHeader(name)
+    })
+    this.proxy.on('proxyRes', (proxyRes) => {
+      for (const name of connectionTokens(proxyRes.headers.connection)) delete proxyRes.headers[name]
+    })
+  }
+
+  web(ctx: RequestContext, route: Route, reason: Reason): void {
+    ctx.cacheStatus = 'BYPASS'
+    ctx.reason = reason
+    const { req, res } = ctx
+    const upstream = route.upstream
+    const length = req.headers['content-length']
+    if (length !== undefined && Number(length) > this.limits.maxBodyBytes) {
+      respondError(ctx, new GatewayError('CORRAL_ERR_BODY_TOO_LARGE', `request body over ${this.limits.maxBodyBytes} bytes`), true)
+      return
+    }
+    const fwd = reason === 'METHOD' ? 'method' : 'bypass'
+    res.setHeader('x-cache-status', 'BYPASS')
+    res.setHeader('cache-status', `${CACHE_NAME}; fwd=${fwd}; detail=${reasonDetail(reason)}`)
+    const started = performance.now()
+    res.once('close', () => {
+      if (ctx.originMs === undefined) ctx.originMs = performance.now() - started
+    })
+    const chunked = length === undefined && req.headers['transfer-encoding'] !== undefined
+    const buffer = chunked ? limitBody(req, this.limits.maxBodyBytes) : undefined
+    buffer?.once('error', (err) => {
+      respondError(ctx, err instanceof GatewayError ? err : new GatewayError('CORRAL_ERR_BAD_REQUEST', 'request body failed'), true)
+      res.once('finish', () => req.socket.destroy())
+    })
+    this.proxy.web(
+      req,
+      res,
+      {
+        target: upstream.url.href,
+        agent: upstream.url.protocol === 'https:' ? this.httpsAgent : this.agent,
+        proxyTimeout: upstream.headersTimeoutMs,
+        buffer,
+      },
+      (err) => this.failed(ctx, upstream, err),
+    )
+  }
+
+  ws(req: IncomingMessage, socket: Duplex, head: Buffer, upstream: Upstream): void {
+    this.proxy.ws(req, socket, head, { target: upstream.url.href, agent: this.agent }, () => socket.destroy())
+  }
+
+  close(): void {
+    this.proxy.close()
+    this.agent.destroy()
+    this.httpsAgent.destroy()
+  }
+
+  private failed(ctx: RequestContext, upstream: Upstream, err: Error): void {
+    if (err instanceof GatewayError) {
+      respondError(ctx, err, true)
+      return
+    }
+    const code = (err as { code?: string }).code
+    const timedOut = code === 'ECONNRESET' && ctx.res.headersSent === false && /timeout/i.test(err.message)
+    const error =
+      timedOut || code === 'ETIMEDOUT'
+        ? new GatewayError('CORRAL_ERR_ORIGIN_TIMEOUT', `upstream ${upstream.name} timed out`, { cause: err })
+        : new GatewayError('CORRAL_ERR_ORIGIN_UNREACHABLE', `upstream ${upstream.name} failed (${code ?? 'error'})`, {
+            cause: err,
+          })
+    this.log.passFailed(err, { reqId: ctx.reqId, upstream: upstream.name })
+    respondError(ctx, error, true)
+  }
+}
+
+function connectionTokens(value: string | string[] | undefined): string[] {
+  if (value === undefined) return []
+  const tokens: string[] = []
+  for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const name = part.trim().toLowerCase()
+    if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') tokens.push(name)
+  }
+  return tokens
+}
+
+/** A chunked request body counted on its way through: past the limit the request fails with 413. */
+function limitBody(req: IncomingMessage, maxBytes: number): Transform {
+  let bytes = 0
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length
+      if (bytes > maxBytes) {
+        callback(new GatewayError('CORRAL_ERR_BODY_TOO_LARGE', `request body over ${maxBytes} bytes`))
+        return
+      }
+      callback(null, chunk)
+    },
+  })
+  req.pipe(counter)
+  return counter
+}

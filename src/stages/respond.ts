@@ -1,0 +1,98 @@
+/**
+ * Responses that do not come from a stored entry: error pages, and origin responses streamed
+ * through without being stored.
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { RequestContext } from '../context.js'
+import type { GatewayError } from '../errors.js'
+import { HOP_BY_HOP } from '../policy/headers.js'
+import type { CacheStatus } from '../status.js'
+import type { Forwarded } from './deliver.js'
+import { cacheStatusMember } from './deliver.js'
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+}
+
+/** A short plain-text error. `bypass`: the request never used the cache. */
+export function respondError(ctx: RequestContext, err: GatewayError, bypass = false): void {
+  const { res } = ctx
+  ctx.cacheStatus ??= bypass ? 'BYPASS' : 'MISS'
+  if (res.headersSent) {
+    res.destroy(err)
+    return
+  }
+  const body = `${err.status} ${STATUS_TEXT[err.status] ?? 'Error'}: ${err.message} (${err.code})\n`
+  res.writeHead(err.status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-cache-status': ctx.cacheStatus,
+    'cache-status': cacheStatusMember(ctx.cacheStatus, undefined, { fwd: bypass ? 'bypass' : 'miss', detail: err.code.toLowerCase() }),
+  })
+  res.end(ctx.method === 'HEAD' ? undefined : body)
+}
+
+/**
+ * Stream an origin response to the client as it arrives. `prefix` holds chunks already read
+ * while the response was still a candidate for storing.
+ */
+export function streamToClient(
+  ctx: RequestContext,
+  status: number,
+  headers: IncomingHttpHeaders,
+  body: Readable,
+  prefix: readonly Buffer[],
+  cacheStatus: CacheStatus,
+  fwd: Forwarded,
+): Promise<void> {
+  ctx.cacheStatus = cacheStatus
+  const { res } = ctx
+  const out: string[] = []
+  const connection = headers.connection
+  const named = typeof connection === 'string' ? connection.toLowerCase().split(',').map((s) => s.trim()) : []
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || named.includes(name) || name === 'x-cache-status') continue
+    if (name === 'cache-status') continue
+    if (Array.isArray(value)) for (const v of value) out.push(name, v)
+    else out.push(name, value)
+  }
+  const upstream = headers['cache-status']
+  const ours = cacheStatusMember(cacheStatus, undefined, fwd)
+  out.push('x-cache-status', cacheStatus, 'cache-status', upstream === undefined ? ours : `${String(upstream)}, ${ours}`)
+  res.writeHead(status, out)
+  if (ctx.method === 'HEAD' || status === 204 || status === 304) {
+    body.resume()
+    res.end()
+    return Promise.resolve()
+  }
+  for (const chunk of prefix) res.write(chunk)
+  return new Promise((resolve) => {
+    const finish = (): void => {
+      body.off('error', onError)
+      res.off('close', onClose)
+      resolve()
+    }
+    const onError = (): void => {
+      res.destroy()
+      finish()
+    }
+    const onClose = (): void => {
+      if (!body.readableEnded) body.destroy()
+      finish()
+    }
+    body.once('error', onError)
+    res.once('close', onClose)
+    body.once('end', () => {
+      res.end()
+    })
+    body.pipe(res, { end: false })
+  })
+}

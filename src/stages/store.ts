@@ -1,0 +1,152 @@
+/**
+ * store: turn an origin response into an entry when, and only when, it may be stored; give it
+ * its absolute times (fresh until, stale-while-revalidate until, stale-if-error until, drop at)
+ * and write it, with a vary index when the response varies.
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+import type { RouteCache } from '../config/types.js'
+import { parseResponseCacheControl } from '../policy/cache-control.js'
+import { correctedInitialAgeMs, freshnessFor, staleWindowsMs } from '../policy/freshness.js'
+import { mergeRevalidated, toStoredHeaders } from '../policy/headers.js'
+import { whyNotStorable } from '../policy/storable.js'
+import type { HeaderPairs, RequestDirectives, ResponseDirectives } from '../policy/types.js'
+import { parseVary, varySignature } from '../policy/vary.js'
+import { headerValue } from '../http.js'
+import type { Reason } from '../status.js'
+import type { CacheEntry, CacheStore } from '../store/types.js'
+import type { CacheKey } from './key.js'
+import { variantId } from './key.js'
+
+export interface ResponseHead {
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  readonly requestTime: number
+  readonly responseTime: number
+}
+
+/** A response judged storable, waiting for its body. */
+export interface Storable {
+  readonly directives: ResponseDirectives
+  readonly lifetimeMs: number
+  readonly vary: readonly string[]
+}
+
+export function judge(
+  head: ResponseHead,
+  reqHeaders: IncomingHttpHeaders,
+  reqDirectives: RequestDirectives,
+  route: RouteCache,
+): { storable: Storable } | { reason: Reason } {
+  const directives = parseResponseCacheControl(head.headers['cache-control'])
+  const freshness = freshnessFor(head.status, directives, head.headers, route, head.responseTime)
+  const reason = whyNotStorable({
+    method: 'GET',
+    reqHeaders,
+    reqDirectives,
+    status: head.status,
+    resHeaders: head.headers,
+    directives,
+    route,
+    freshness,
+  })
+  if (reason !== undefined) return { reason }
+  const vary = parseVary(head.headers)
+  if (vary === '*') return { reason: 'VARY_STAR' }
+  return { storable: { directives, lifetimeMs: freshness?.lifetimeMs ?? 0, vary } }
+}
+
+export function buildEntry(
+  key: CacheKey,
+  head: ResponseHead,
+  storable: Storable,
+  body: Buffer,
+  reqHeaders: IncomingHttpHeaders,
+  route: RouteCache,
+  storedHeaders: HeaderPairs = toStoredHeaders(head.headers, storable.directives),
+): CacheEntry {
+  const d = storable.directives
+  const initialAgeMs = correctedInitialAgeMs({
+    requestTime: head.requestTime,
+    responseTime: head.responseTime,
+    date: headerValue(head.headers.date),
+    age: headerValue(head.headers.age),
+  })
+  // Jitter only ever shortens freshness: the origin's lifetime is a maximum, not a target.
+  const lifetimeMs = route.jitter > 0 ? storable.lifetimeMs * (1 - Math.random() * route.jitter) : storable.lifetimeMs
+  const staleAt = head.responseTime + lifetimeMs - initialAgeMs
+  const { swrMs, sieMs } = staleWindowsMs(d, route)
+  const etag = headerValue(head.headers.etag)
+  const lastModified = headerValue(head.headers['last-modified'])
+  const swrUntil = staleAt + swrMs
+  const sieUntil = staleAt + sieMs
+  // Kept past staleness (nginx's `inactive`) to be revalidated, to answer errors with
+  // request stale-if-error, and to tell EXPIRED from MISS.
+  const retainUntil = staleAt + route.retainStaleMs
+  const headers = storedHeaders.filter(([name]) => name !== 'content-length')
+  let size = body.length + 200
+  for (const [name, value] of headers) size += name.length + value.length + 16
+  return {
+    kind: 'entry',
+    key: key.key,
+    status: head.status,
+    headers,
+    body,
+    requestTime: head.requestTime,
+    responseTime: head.responseTime,
+    initialAgeMs,
+    staleAt,
+    swrUntil,
+    sieUntil,
+    expiresAt: Math.max(staleAt, swrUntil, sieUntil, retainUntil),
+    etag,
+    lastModified,
+    noCache: d.noCache === true,
+    noStale: d.mustRevalidate || d.proxyRevalidate || d.sMaxage !== undefined || d.noCache === true,
+    vary: storable.vary,
+    varySignature: storable.vary.length > 0 ? varySignature(storable.vary, reqHeaders) : '',
+    size,
+  }
+}
+
+/**
+ * RFC 9111 §4.3.4: a 304 refreshes the stored entry: its header fields are updated from the
+ * 304 and its freshness is computed anew from the merged fields and the new response times.
+ */
+export function refreshEntry(
+  key: CacheKey,
+  stale: CacheEntry,
+  head: ResponseHead,
+  reqHeaders: IncomingHttpHeaders,
+  reqDirectives: RequestDirectives,
+  route: RouteCache,
+): { entry: CacheEntry } | { reason: Reason } {
+  const merged = mergeRevalidated(stale.headers, head.headers)
+  const mergedHead: ResponseHead = { ...head, status: stale.status, headers: toHeaderMap(merged) }
+  const verdict = judge(mergedHead, reqHeaders, reqDirectives, route)
+  if ('reason' in verdict) return verdict
+  return { entry: buildEntry(key, mergedHead, verdict.storable, stale.body, reqHeaders, route, merged) }
+}
+
+function toHeaderMap(pairs: HeaderPairs): IncomingHttpHeaders {
+  const map: Record<string, string | string[]> = {}
+  for (const [name, value] of pairs) {
+    const prev = map[name]
+    if (prev === undefined) map[name] = value
+    else if (Array.isArray(prev)) prev.push(value)
+    else map[name] = [prev, value]
+  }
+  return map
+}
+
+/** Write the entry (and its vary index). Never throws: a failing store costs a cache fill, not a request. */
+export async function storeEntry(store: CacheStore, key: CacheKey, entry: CacheEntry): Promise<void> {
+  if (entry.expiresAt <= Date.now()) return
+  if (entry.vary.length === 0) {
+    await store.set(key.id, entry)
+    return
+  }
+  await Promise.all([
+    store.set(key.id, { kind: 'vary', vary: entry.vary, expiresAt: entry.expiresAt }),
+    store.set(variantId(key.id, entry.varySignature), entry),
+  ])
+}

@@ -1,0 +1,68 @@
+/**
+ * The store port. Adapters (memory now; redis and tiered later) keep records by id and
+ * drop them at `expiresAt`; every freshness decision is made by the policy from the
+ * absolute times an entry carries, so an entry moved between tiers keeps its remaining life.
+ */
+import type { HeaderPairs } from '../policy/types.js'
+
+/** A stored response: one variant of one cache key. */
+export interface CacheEntry {
+  readonly kind: 'entry'
+  /** The full cache key (method, scheme, host, path, query, key headers/cookies), for purge and debugging. */
+  readonly key: string
+  readonly status: number
+  /** Stored header fields: no hop-by-hop fields, no Age, no Content-Length (delivery sets it). */
+  readonly headers: HeaderPairs
+  readonly body: Buffer
+  /** When the request that produced this response was sent, and when its head arrived (ms, RFC 9111 §4.2.3). */
+  readonly requestTime: number
+  readonly responseTime: number
+  /** corrected_initial_age of RFC 9111 §4.2.3, in ms. */
+  readonly initialAgeMs: number
+  /** The entry is fresh while now < staleAt. */
+  readonly staleAt: number
+  /** Stale may be served while a refresh runs until this time (stale-while-revalidate). */
+  readonly swrUntil: number
+  /** Stale may be served when the origin fails until this time (stale-if-error). */
+  readonly sieUntil: number
+  /** The store drops the entry at this time. */
+  readonly expiresAt: number
+  readonly etag: string | undefined
+  readonly lastModified: string | undefined
+  /** Response `no-cache`: stored, but validated with the origin before every use. */
+  readonly noCache: boolean
+  /** must-revalidate / proxy-revalidate / s-maxage: never served stale, not even with max-stale or on errors. */
+  readonly noStale: boolean
+  /** Sorted, lowercased Vary field names ([] when the response does not vary). */
+  readonly vary: readonly string[]
+  /** The varySignature of the request this variant was stored for. */
+  readonly varySignature: string
+  /** Bytes this entry costs in memory (body + headers), for the LRU budget. */
+  readonly size: number
+}
+
+/**
+ * Stored under the primary key of a response that varies: which request fields select the
+ * variant. The variant itself is stored under `variantId(id, signature)`.
+ */
+export interface VaryIndex {
+  readonly kind: 'vary'
+  readonly vary: readonly string[]
+  readonly expiresAt: number
+}
+
+export type CacheRecord = CacheEntry | VaryIndex
+
+export interface StoreStats {
+  readonly entries: number
+  readonly bytes: number
+}
+
+export interface CacheStore {
+  readonly name: string
+  get(id: string): Promise<CacheRecord | undefined>
+  set(id: string, record: CacheRecord): Promise<void>
+  delete(id: string): Promise<boolean>
+  stats(): StoreStats
+  close(): Promise<void>
+}
