@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest'
+import { HitForMiss, SingleFlight } from '../../src/coalesce/single-flight.js'
+
+describe('SingleFlight', () => {
+  it('makes the first caller the leader and the others followers of its outcome', async () => {
+    const flights = new SingleFlight<string>()
+    const leader = flights.join('k')
+    const a = flights.join('k')
+    const b = flights.join('k')
+    expect([leader.role, a.role, b.role]).toEqual(['leader', 'follower', 'follower'])
+    expect(flights.waiting).toBe(2)
+    if (leader.role !== 'leader' || a.role !== 'follower' || b.role !== 'follower') throw new Error('roles')
+    const waits = [a.wait(1_000), b.wait(1_000)]
+    leader.settle('done')
+    expect(await Promise.all(waits)).toEqual(['done', 'done'])
+    expect(flights.size).toBe(0)
+    expect(flights.join('k').role).toBe('leader')
+  })
+
+  it('bounds the wait', async () => {
+    const flights = new SingleFlight<string>()
+    flights.join('k')
+    const follower = flights.join('k')
+    if (follower.role !== 'follower') throw new Error('role')
+    expect(await follower.wait(10)).toBe('timeout')
+  })
+
+  it('keys are independent, and settling twice is harmless', () => {
+    const flights = new SingleFlight<string>()
+    const a = flights.join('a')
+    expect(flights.join('b').role).toBe('leader')
+    if (a.role !== 'leader') throw new Error('role')
+    a.settle('x')
+    a.settle('y')
+    expect(flights.isRunning('a')).toBe(false)
+    expect(flights.isRunning('b')).toBe(true)
+  })
+})
+
+describe('HitForMiss', () => {
+  it('remembers a key for its ttl, and forgets it when cleared', () => {
+    const hfm = new HitForMiss(1_000)
+    hfm.mark('k', 0)
+    expect(hfm.has('k', 999)).toBe(true)
+    expect(hfm.has('k', 1_000)).toBe(false)
+    hfm.mark('k', 0)
+    hfm.clear('k')
+    expect(hfm.has('k', 1)).toBe(false)
+  })
+
+  it('stays bounded', () => {
+    const hfm = new HitForMiss(1_000, 3)
+    for (const k of ['a', 'b', 'c', 'd']) hfm.mark(k, 0)
+    expect(hfm.has('d', 1)).toBe(true)
+    expect(['a', 'b', 'c'].filter((k) => hfm.has(k, 1)).length).toBeLessThan(3)
+  })
+
+  it('a zero ttl turns it off', () => {
+    const hfm = new HitForMiss(0)
+    hfm.mark('k', 0)
+    expect(hfm.has('k', 0)).toBe(false)
+  })
+})

@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { RouteCache } from '../../src/config/types.js'
+import { buildEntry, judge, type ResponseHead } from '../../src/stages/store.js'
+import { NO_DIRECTIVES } from '../../src/stages/decide.js'
+import { MemoryStore } from '../../src/store/memory.js'
+
+const T = Date.UTC(2026, 10, 22, 12, 0, 0)
+
+function route(over: Partial<RouteCache> = {}): RouteCache {
+  return {
+    defaultTtlMs: undefined,
+    statusTtlMs: new Map(),
+    originCacheControl: 'honor',
+    staleWhileRevalidateMs: 0,
+    staleIfErrorMs: 0,
+    retainStaleMs: 600_000,
+    jitter: 0,
+    maxObjectBytes: 1 << 20,
+    key: { query: { mode: 'all' }, headers: [], cookies: [] },
+    bypass: [],
+    ...over,
+  }
+}
+
+function head(headers: Record<string, string>, status = 200): ResponseHead {
+  return { status, headers: { date: new Date(T).toUTCString(), ...headers }, requestTime: T, responseTime: T }
+}
+
+const key = { key: 'GET http://x/a', id: 'id' }
+
+function entryFor(headers: Record<string, string>, r = route()) {
+  const h = head(headers)
+  const verdict = judge(h, {}, NO_DIRECTIVES, r)
+  if ('reason' in verdict) throw new Error(verdict.reason)
+  return buildEntry(key, h, verdict.storable, Buffer.from('body'), {}, r)
+}
+
+describe('buildEntry', () => {
+  it('sets absolute times from freshness, the stale windows and the retention', () => {
+    const e = entryFor({ 'cache-control': 'max-age=60, stale-while-revalidate=30, stale-if-error=300' })
+    expect(e.staleAt).toBe(T + 60_000)
+    expect(e.swrUntil).toBe(T + 90_000)
+    expect(e.sieUntil).toBe(T + 360_000)
+    expect(e.expiresAt).toBe(T + 660_000)
+  })
+
+  it('subtracts the age the response already had', () => {
+    const e = entryFor({ 'cache-control': 'max-age=60', age: '20' })
+    expect(e.initialAgeMs).toBe(20_000)
+    expect(e.staleAt).toBe(T + 40_000)
+  })
+
+  it('jitter only shortens freshness, by at most its fraction, and spreads entries', () => {
+    const r = route({ jitter: 0.2 })
+    const staleAts = Array.from({ length: 50 }, () => entryFor({ 'cache-control': 'max-age=100' }, r).staleAt)
+    for (const s of staleAts) {
+      expect(s).toBeLessThanOrEqual(T + 100_000)
+      expect(s).toBeGreaterThanOrEqual(T + 80_000)
+    }
+    expect(new Set(staleAts).size).toBeGreaterThan(10)
+  })
+
+  it('stores neither hop-by-hop fields nor Content-Length, and keeps validators', () => {
+    const e = entryFor({ 'cache-control': 'max-age=1', etag: '"e"', 'content-length': '4', connection: 'x-a', 'x-a': '1', 'x-b': '2' })
+    const names = e.headers.map(([n]) => n)
+    expect(names).toContain('x-b')
+    expect(names).not.toContain('x-a')
+    expect(names).not.toContain('content-length')
+    expect(e.etag).toBe('"e"')
+  })
+
+  it('must-revalidate and no-cache forbid stale serving', () => {
+    expect(entryFor({ 'cache-control': 'max-age=1, must-revalidate' }).noStale).toBe(true)
+    expect(entryFor({ 'cache-control': 'no-cache', etag: '"x"' })).toMatchObject({ noStale: true, noCache: true })
+    expect(entryFor({ 'cache-control': 'max-age=1' }).noStale).toBe(false)
+  })
+})
+
+describe('MemoryStore', () => {
+  it('evicts least recently used entries to stay within its byte budget', async () => {
+    const store = new MemoryStore({ kind: 'memory', maxBytes: 10_000, maxObjectBytes: 5_000 })
+    const make = (n: number) => ({ ...entryFor({ 'cache-control': 'max-age=60' }), size: 3_000, key: `k${n}` })
+    setNow(T)
+    await store.set('a', make(1))
+    await store.set('b', make(2))
+    await store.set('c', make(3))
+    await store.get('a') // a is now the most recently used
+    await store.set('d', make(4))
+    expect(await store.get('b')).toBeUndefined()
+    expect(await store.get('a')).toBeDefined()
+    expect(store.stats().bytes).toBeLessThanOrEqual(10_000)
+  })
+
+  it('drops entries at expiresAt', async () => {
+    const store = new MemoryStore({ kind: 'memory', maxBytes: 10_000, maxObjectBytes: 5_000 })
+    setNow(T)
+    await store.set('a', { kind: 'vary', vary: ['accept'], expiresAt: T + 1_000 })
+    expect(await store.get('a')).toBeDefined()
+    setNow(T + 1_000)
+    expect(await store.get('a')).toBeUndefined()
+  })
+})
+
+function setNow(t: number): void {
+  vi.useFakeTimers({ toFake: ['Date'] })
+  vi.setSystemTime(t)
+}
+afterEach(() => {
+  vi.useRealTimers()
+})
