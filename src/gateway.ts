@@ -13,7 +13,8 @@ import { OriginClient } from './origin/client.js'
 import { handle } from './pipeline.js'
 import type { Runtime } from './runtime.js'
 import type { FlightOutcome } from './stages/fetch.js'
-import { PassProxy } from './stages/pass.js'
+import { invalidateAfter } from './stages/invalidate.js'
+import { PassProxy, type UnsafeResponseHook } from './stages/pass.js'
 import { receive } from './stages/receive.js'
 import { respondError } from './stages/respond.js'
 import { matchRoute } from './stages/route.js'
@@ -45,6 +46,8 @@ const CLIENT_ERROR_TEXT: Record<number, string> = {
 
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const log = new GatewayLog(options.logger ?? createLogger(config.log), config.log.access)
+  // The pass stage invalidates through the runtime it is part of.
+  const onUnsafeResponse: UnsafeResponseHook = (ctx, status, headers) => invalidateAfter(rt, ctx, status, headers)
   const rt: Runtime = {
     config,
     log,
@@ -52,7 +55,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     origins: new OriginClient(config.upstreams.values()),
     flights: new SingleFlight<FlightOutcome>(),
     hitForMiss: new HitForMiss(config.coalesce.hitForMissMs),
-    proxy: new PassProxy(config.server, log),
+    proxy: new PassProxy(config.server, log, onUnsafeResponse),
     background: new Set(),
   }
 

@@ -46,11 +46,17 @@ export async function handle(rt: Runtime, ctx: RequestContext): Promise<void> {
     case 'serve-stale':
       return deliver(ctx, plan.entry, 'STALE', { detail: 'max-stale' }) //          STALE
     case 'stale-while-revalidate':
-      return serveStaleAndRefresh(rt, ctx, key, plan.entry) //                       STALE | UPDATING
+      return serveStaleAndRefresh(rt, ctx, key, plan.entry, found.index) //          STALE | UPDATING
     case 'revalidate': //                                                           REVALIDATED | EXPIRED
-      return fetchForClient(rt, ctx, key, { stale: plan.entry, revalidate: true, byRequest: plan.byRequest, varyMiss: false })
+      return fetchForClient(rt, ctx, key, { stale: plan.entry, revalidate: true, byRequest: plan.byRequest, varyMiss: false, index: found.index })
     case 'fetch': //                                                                MISS | EXPIRED
-      return fetchForClient(rt, ctx, key, { stale: plan.stale, revalidate: false, byRequest: plan.byRequest, varyMiss: found.varyMiss })
+      return fetchForClient(rt, ctx, key, {
+        stale: plan.stale,
+        revalidate: false,
+        byRequest: plan.byRequest,
+        varyMiss: found.varyMiss,
+        index: found.index,
+      })
     case 'unsatisfiable':
       ctx.reason = 'ONLY_IF_CACHED'
       return respondError(ctx, new GatewayError('CORRAL_ERR_ONLY_IF_CACHED', 'only-if-cached: nothing usable is stored'))

@@ -16,7 +16,7 @@ import type { RequestDirectives } from '../policy/types.js'
 import { varySignature } from '../policy/vary.js'
 import type { Runtime } from '../runtime.js'
 import type { CacheStatus, Reason } from '../status.js'
-import type { CacheEntry } from '../store/types.js'
+import type { CacheEntry, VaryIndex } from '../store/types.js'
 import { canServeStaleOnError, NO_DIRECTIVES } from './decide.js'
 import { deliver, reasonDetail, type Forwarded } from './deliver.js'
 import type { CacheKey } from './key.js'
@@ -45,6 +45,7 @@ interface FetchInput {
   readonly originHeaders: Record<string, string | string[]>
   readonly stale: CacheEntry | undefined
   readonly revalidate: boolean
+  readonly index: VaryIndex | undefined
 }
 
 export interface FetchPlan {
@@ -54,13 +55,15 @@ export interface FetchPlan {
   /** The request's own directives forced the trip (Cache-Status fwd=request). */
   readonly byRequest: boolean
   readonly varyMiss: boolean
+  /** The URI's vary index from the lookup, if any. */
+  readonly index: VaryIndex | undefined
 }
 
 /** Reasons that belong to the resource, not to this request: remember them (hit-for-miss). */
 const RESOURCE_REASONS: ReadonlySet<Reason> = new Set<Reason>(['PRIVATE', 'NO_STORE', 'SET_COOKIE', 'TOO_LARGE', 'VARY_STAR', 'NO_FRESHNESS'])
 
 export async function fetchForClient(rt: Runtime, ctx: RequestContext, key: CacheKey, plan: FetchPlan): Promise<void> {
-  const input = fetchInput(ctx, key, plan.stale, plan.revalidate)
+  const input = fetchInput(ctx, key, plan.stale, plan.revalidate, plan.index)
   if (rt.hitForMiss.has(key.id, Date.now())) {
     ctx.reason = 'HIT_FOR_MISS'
     return fetchAlone(rt, ctx, input, plan)
@@ -92,7 +95,7 @@ function follow(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetch
   const stale = plan.stale
   switch (outcome.kind) {
     case 'entry':
-      if (!varyMatches(outcome.entry, ctx.req.headers)) return fetchAlone(rt, ctx, input, plan)
+      if (!variantMatches(outcome.entry, input.key, ctx.req.headers)) return fetchAlone(rt, ctx, input, plan)
       deliver(ctx, outcome.entry, outcome.cacheStatus, { ...forwarded(plan), fwdStatus: outcome.fwdStatus, collapsed: true })
       return Promise.resolve()
     case 'not-shareable':
@@ -115,14 +118,20 @@ function follow(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetch
  * stale-while-revalidate: serve the stale entry now and refresh it in the background, once.
  * Requests that arrive while the refresh runs are UPDATING.
  */
-export function serveStaleAndRefresh(rt: Runtime, ctx: RequestContext, key: CacheKey, entry: CacheEntry): void {
+export function serveStaleAndRefresh(
+  rt: Runtime,
+  ctx: RequestContext,
+  key: CacheKey,
+  entry: CacheEntry,
+  index: VaryIndex | undefined,
+): void {
   const role = rt.flights.join(key.id)
   if (role.role === 'follower') {
     deliver(ctx, entry, 'UPDATING', { detail: 'stale-while-revalidate' })
     return
   }
   deliver(ctx, entry, 'STALE', { detail: 'stale-while-revalidate' })
-  const input = fetchInput(ctx, key, entry, entry.etag !== undefined || entry.lastModified !== undefined)
+  const input = fetchInput(ctx, key, entry, entry.etag !== undefined || entry.lastModified !== undefined, index)
   const job = originFetch(rt, input, undefined).then(
     (result) => {
       role.settle(outcomeOf(result))
@@ -139,7 +148,13 @@ export function serveStaleAndRefresh(rt: Runtime, ctx: RequestContext, key: Cach
   void job.finally(() => rt.background.delete(job))
 }
 
-function fetchInput(ctx: RequestContext, key: CacheKey, stale: CacheEntry | undefined, revalidate: boolean): FetchInput {
+function fetchInput(
+  ctx: RequestContext,
+  key: CacheKey,
+  stale: CacheEntry | undefined,
+  revalidate: boolean,
+  index: VaryIndex | undefined,
+): FetchInput {
   const route = ctx.route as Route
   return {
     route,
@@ -151,6 +166,7 @@ function fetchInput(ctx: RequestContext, key: CacheKey, stale: CacheEntry | unde
     originHeaders: originRequestHeaders(ctx),
     stale,
     revalidate: revalidate && stale !== undefined,
+    index,
   }
 }
 
@@ -175,7 +191,7 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
         await rt.store.delete(key.id).catch(() => false)
         return { kind: 'entry', entry: stale, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored: false }
       }
-      const stored = await safeStore(rt, key, refreshed.entry)
+      const stored = await safeStore(rt, input, refreshed.entry)
       return { kind: 'entry', entry: refreshed.entry, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored }
     }
     const verdict = response.status === 304 ? { reason: 'STATUS' as const } : judge(response, input.reqHeaders, input.reqDirectives, cache)
@@ -186,7 +202,7 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
     if (!read.complete) return { kind: 'stream', response, prefix: read.chunks, reason: 'TOO_LARGE' }
     const body = read.chunks.length === 1 ? (read.chunks[0] as Buffer) : Buffer.concat(read.chunks)
     const entry = buildEntry(key, response, verdict.storable, body, input.reqHeaders, cache)
-    const stored = await safeStore(rt, key, entry)
+    const stored = await safeStore(rt, input, entry)
     return { kind: 'entry', entry, cacheStatus: stale === undefined ? 'MISS' : 'EXPIRED', fwdStatus: response.status, stored }
   } catch (err) {
     response.body.destroy()
@@ -194,12 +210,12 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
   }
 }
 
-async function safeStore(rt: Runtime, key: CacheKey, entry: CacheEntry): Promise<boolean> {
+async function safeStore(rt: Runtime, input: FetchInput, entry: CacheEntry): Promise<boolean> {
   try {
-    await storeEntry(rt.store, key, entry)
+    await storeEntry(rt.store, input.key, entry, input.index)
     return true
   } catch (err) {
-    rt.log.storeFailed(err, { keyId: key.id })
+    rt.log.storeFailed(err, { keyId: input.key.id })
     return false
   }
 }
@@ -257,7 +273,9 @@ function forwarded(plan: FetchPlan): Forwarded {
   return { fwd: plan.varyMiss ? 'vary-miss' : 'uri-miss' }
 }
 
-function varyMatches(entry: CacheEntry, reqHeaders: IncomingHttpHeaders): boolean {
+/** May a follower use the leader's entry: the same route selector and the same Vary values? */
+function variantMatches(entry: CacheEntry, key: CacheKey, reqHeaders: IncomingHttpHeaders): boolean {
+  if (entry.selector !== key.selector) return false
   return entry.vary.length === 0 || varySignature(entry.vary, reqHeaders) === entry.varySignature
 }
 

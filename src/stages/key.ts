@@ -1,39 +1,57 @@
 /**
  * key: which stored object a request asks for. Method (HEAD shares GET's entry), scheme, host,
- * normalized path and the query per the route's recipe, plus any headers and cookies the
- * route names; hashed to a fixed-size id that names the object in every store.
+ * normalized path and the query per the route's recipe make the URI key, hashed to a fixed-size
+ * id that names the object in every store. The headers and cookies a route adds to the key
+ * select a variant under that id, as Vary does, so that invalidating a URI (an unsafe method,
+ * a purge) reaches every variant of it at once.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import type { IncomingHttpHeaders } from 'node:http'
 import type { KeyRecipe, QueryRecipe } from '../config/types.js'
 import type { RequestContext } from '../context.js'
 import { headerValue } from '../http.js'
 
 export interface CacheKey {
-  /** Readable key, for purge and debugging. */
+  /** Readable URI key (`GET http://host/path?query`), for purge and debugging. */
   readonly key: string
-  /** sha-256 of the key, base64url, 22 chars (128 bits): the store id. */
+  /** sha-256 of the URI key, base64url, 22 chars (128 bits): the store id. */
   readonly id: string
+  /** The values of the route's key headers and cookies ('' when the route names none). */
+  readonly selector: string
 }
 
 export function cacheKey(ctx: RequestContext, recipe: KeyRecipe): CacheKey {
-  let key = `GET http://${ctx.host}${normalizePath(ctx.path)}`
-  const query = keyQuery(ctx.query, recipe.query)
-  if (query !== '') key += `?${query}`
-  for (const name of recipe.headers) key += `\nh:${name}=${headerValue(ctx.req.headers[name]) ?? ''}`
+  return keyFor(ctx.host, ctx.path, ctx.query, recipe, ctx.req.headers)
+}
+
+export function keyFor(host: string, path: string, query: string, recipe: KeyRecipe, headers: IncomingHttpHeaders): CacheKey {
+  let key = `GET http://${host}${normalizePath(path)}`
+  const q = keyQuery(query, recipe.query)
+  if (q !== '') key += `?${q}`
+  let selector = ''
+  for (const name of recipe.headers) selector += `h:${name}=${headerValue(headers[name]) ?? ''}\n`
   if (recipe.cookies.length > 0) {
-    const jar = parseCookies(headerValue(ctx.req.headers.cookie))
-    for (const name of recipe.cookies) key += `\nc:${name}=${jar.get(name) ?? ''}`
+    const jar = parseCookies(headerValue(headers.cookie))
+    for (const name of recipe.cookies) selector += `c:${name}=${jar.get(name) ?? ''}\n`
   }
-  return { key, id: hashId(key) }
+  return { key, id: hashId(key), selector }
 }
 
 export function hashId(text: string): string {
   return createHash('sha256').update(text).digest('base64url').slice(0, 22)
 }
 
-/** The id of one variant of a varying response, in the same hash slot as its primary id. */
-export function variantId(id: string, signature: string): string {
-  return `${id}:v:${hashId(signature)}`
+/**
+ * The id of one variant, in the same hash slot as its primary id. `generation` comes from the
+ * vary index: a new index after an invalidation starts a new generation, so variants stored
+ * before it can never be reached again.
+ */
+export function variantId(id: string, generation: string, selector: string, varySignature: string): string {
+  return `${id}:v:${hashId(`${generation}\n${selector}\n${varySignature}`)}`
+}
+
+export function newGeneration(): string {
+  return randomBytes(6).toString('base64url')
 }
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/

@@ -7,7 +7,7 @@ import { Agent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import type { Duplex } from 'node:stream'
 import { Transform } from 'node:stream'
-import type { IncomingMessage } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { createProxyServer } from 'http-proxy-3'
 import type { ProxyServer } from 'http-proxy-3'
 import type { Route, ServerLimits, Upstream } from '../config/types.js'
@@ -16,16 +16,22 @@ import { GatewayError } from '../errors.js'
 import type { GatewayLog } from '../log.js'
 import type { Reason } from '../status.js'
 import { reasonDetail, CACHE_NAME } from './deliver.js'
+import { isUnsafe } from './invalidate.js'
 import { respondError } from './respond.js'
+
+/** Told of the origin's response head to an unsafe request, before the client sees it. */
+export type UnsafeResponseHook = (ctx: RequestContext, status: number, headers: IncomingHttpHeaders) => void
 
 export class PassProxy {
   private readonly proxy: ProxyServer
+  private readonly unsafe = new WeakMap<IncomingMessage, RequestContext>()
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 })
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256 })
 
   constructor(
     private readonly limits: ServerLimits,
     private readonly log: GatewayLog,
+    private readonly onUnsafeResponse: UnsafeResponseHook,
   ) {
     this.proxy = createProxyServer({ xfwd: true, ws: true, changeOrigin: true })
     // Errors are handled per request (the callback below); this keeps an unhandled 'error' from crashing.
@@ -34,8 +40,10 @@ export class PassProxy {
     this.proxy.on('proxyReq', (proxyReq, req) => {
       for (const name of connectionTokens(req.headers.connection)) proxyReq.removeHeader(name)
     })
-    this.proxy.on('proxyRes', (proxyRes) => {
+    this.proxy.on('proxyRes', (proxyRes, req) => {
       for (const name of connectionTokens(proxyRes.headers.connection)) delete proxyRes.headers[name]
+      const ctx = this.unsafe.get(req)
+      if (ctx !== undefined) this.onUnsafeResponse(ctx, proxyRes.statusCode ?? 0, proxyRes.headers)
     })
   }
 
@@ -49,6 +57,7 @@ export class PassProxy {
       respondError(ctx, new GatewayError('CORRAL_ERR_BODY_TOO_LARGE', `request body over ${this.limits.maxBodyBytes} bytes`), true)
       return
     }
+    if (isUnsafe(ctx.method)) this.unsafe.set(req, ctx)
     const fwd = reason === 'METHOD' ? 'method' : 'bypass'
     res.setHeader('x-cache-status', 'BYPASS')
     res.setHeader('cache-status', `${CACHE_NAME}; fwd=${fwd}; detail=${reasonDetail(reason)}`)

@@ -13,9 +13,9 @@ import type { HeaderPairs, RequestDirectives, ResponseDirectives } from '../poli
 import { parseVary, varySignature } from '../policy/vary.js'
 import { headerValue } from '../http.js'
 import type { Reason } from '../status.js'
-import type { CacheEntry, CacheStore } from '../store/types.js'
+import type { CacheEntry, CacheStore, VaryIndex } from '../store/types.js'
 import type { CacheKey } from './key.js'
-import { variantId } from './key.js'
+import { newGeneration, variantId } from './key.js'
 
 export interface ResponseHead {
   readonly status: number
@@ -104,6 +104,7 @@ export function buildEntry(
     noStale: d.mustRevalidate || d.proxyRevalidate || d.sMaxage !== undefined || d.noCache === true,
     vary: storable.vary,
     varySignature: storable.vary.length > 0 ? varySignature(storable.vary, reqHeaders) : '',
+    selector: key.selector,
     size,
   }
 }
@@ -138,15 +139,25 @@ function toHeaderMap(pairs: HeaderPairs): IncomingHttpHeaders {
   return map
 }
 
-/** Write the entry (and its vary index). Never throws: a failing store costs a cache fill, not a request. */
-export async function storeEntry(store: CacheStore, key: CacheKey, entry: CacheEntry): Promise<void> {
+/**
+ * Write the entry, and the vary index when the URI's responses vary. A new variant keeps the
+ * index's generation while the Vary fields stay the same, so that its siblings stay reachable.
+ */
+export async function storeEntry(store: CacheStore, key: CacheKey, entry: CacheEntry, index: VaryIndex | undefined): Promise<void> {
   if (entry.expiresAt <= Date.now()) return
-  if (entry.vary.length === 0) {
+  if (key.selector === '' && entry.vary.length === 0) {
     await store.set(key.id, entry)
     return
   }
+  const keep = index !== undefined && sameFields(index.vary, entry.vary)
+  const generation = keep ? index.generation : newGeneration()
+  const expiresAt = keep ? Math.max(index.expiresAt, entry.expiresAt) : entry.expiresAt
   await Promise.all([
-    store.set(key.id, { kind: 'vary', vary: entry.vary, expiresAt: entry.expiresAt }),
-    store.set(variantId(key.id, entry.varySignature), entry),
+    store.set(key.id, { kind: 'vary', vary: entry.vary, generation, expiresAt }),
+    store.set(variantId(key.id, generation, key.selector, entry.varySignature), entry),
   ])
+}
+
+function sameFields(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((name, i) => name === b[i])
 }

@@ -35,19 +35,23 @@ export interface CacheEntry {
   readonly noStale: boolean
   /** Sorted, lowercased Vary field names ([] when the response does not vary). */
   readonly vary: readonly string[]
-  /** The varySignature of the request this variant was stored for. */
+  /** The varySignature of the request this variant was stored for ('' when `vary` is empty). */
   readonly varySignature: string
+  /** The route key selector (key headers and cookies) of that request ('' when the route names none). */
+  readonly selector: string
   /** Bytes this entry costs in memory (body + headers), for the LRU budget. */
   readonly size: number
 }
 
 /**
- * Stored under the primary key of a response that varies: which request fields select the
- * variant. The variant itself is stored under `variantId(id, signature)`.
+ * Stored under the primary id of a URI whose responses vary (by Vary, or by the headers and
+ * cookies the route adds to the key): which request fields select the variant, and the
+ * generation the variants' ids are made with (see `variantId`).
  */
 export interface VaryIndex {
   readonly kind: 'vary'
   readonly vary: readonly string[]
+  readonly generation: string
   readonly expiresAt: number
 }
 

@@ -26,6 +26,7 @@ function entry(over: Partial<CacheEntry> = {}): CacheEntry {
     noStale: false,
     vary: [],
     varySignature: '',
+    selector: '',
     size: 100,
     ...over,
   }

@@ -38,8 +38,11 @@ describe('ids', () => {
     expect(hashId('GET http://x/b')).not.toBe(a)
   })
 
-  it('variant ids start with their primary id', () => {
-    expect(variantId('abc', 'accept-language=fr')).toMatch(/^abc:v:[A-Za-z0-9_-]{22}$/)
+  it('variant ids start with their primary id and change with the generation', () => {
+    const v = variantId('abc', 'g1', 'c:session=1\n', 'accept-language=fr')
+    expect(v).toMatch(/^abc:v:[A-Za-z0-9_-]{22}$/)
+    expect(variantId('abc', 'g2', 'c:session=1\n', 'accept-language=fr')).not.toBe(v)
+    expect(variantId('abc', 'g1', 'c:session=2\n', 'accept-language=fr')).not.toBe(v)
   })
 })
 

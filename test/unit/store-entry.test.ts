@@ -26,7 +26,7 @@ function head(headers: Record<string, string>, status = 200): ResponseHead {
   return { status, headers: { date: new Date(T).toUTCString(), ...headers }, requestTime: T, responseTime: T }
 }
 
-const key = { key: 'GET http://x/a', id: 'id' }
+const key = { key: 'GET http://x/a', id: 'id', selector: '' }
 
 function entryFor(headers: Record<string, string>, r = route()) {
   const h = head(headers)
@@ -94,7 +94,7 @@ describe('MemoryStore', () => {
   it('drops entries at expiresAt', async () => {
     const store = new MemoryStore({ kind: 'memory', maxBytes: 10_000, maxObjectBytes: 5_000 })
     setNow(T)
-    await store.set('a', { kind: 'vary', vary: ['accept'], expiresAt: T + 1_000 })
+    await store.set('a', { kind: 'vary', vary: ['accept'], generation: 'g', expiresAt: T + 1_000 })
     expect(await store.get('a')).toBeDefined()
     setNow(T + 1_000)
     expect(await store.get('a')).toBeUndefined()
