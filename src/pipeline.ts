@@ -50,6 +50,7 @@ export async function handle(rt: Runtime, ctx: RequestContext): Promise<void> {
     case 'revalidate': //                                                           REVALIDATED | EXPIRED
       return fetchForClient(rt, ctx, key, { stale: plan.entry, revalidate: true, byRequest: plan.byRequest, varyMiss: false, index: found.index })
     case 'fetch': //                                                                MISS | EXPIRED
+      if (h.range !== undefined && route.cache.rangeOnMiss === 'pass') return rt.proxy.web(ctx, route, 'PARTIAL')
       return fetchForClient(rt, ctx, key, {
         stale: plan.stale,
         revalidate: false,

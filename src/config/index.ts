@@ -369,6 +369,10 @@ function buildRouteCache(cache: RouteCacheFile, store: MemoryStoreConfig): Route
     maxObjectBytes: cache.maxObjectSize ?? store.maxObjectBytes,
     key: { query: buildQueryRecipe(cache.key.query), headers: cache.key.headers, cookies: cache.key.cookies },
     bypass: cache.bypass.map(buildBypassRule),
+    heuristicFraction: cache.heuristic,
+    setCookie: cache.setCookie,
+    targetedFields: cache.targetedCacheControl,
+    rangeOnMiss: cache.rangeOnMiss,
   }
 }
 
@@ -447,6 +451,11 @@ function describeCache(cache: RouteCache | undefined): string {
     `maxObjectSize=${formatSize(cache.maxObjectBytes)}`,
     `key=${describeKey(cache)}`,
   )
+  // The rarer options only when they differ from their defaults, to keep the line readable.
+  if (cache.heuristicFraction > 0) parts.push(`heuristic=${Math.round(cache.heuristicFraction * 10_000) / 100}%`)
+  if (cache.setCookie !== 'refuse') parts.push(`setCookie=${cache.setCookie}`)
+  if (cache.targetedFields.join(',') !== 'cdn-cache-control') parts.push(`targeted=${cache.targetedFields.join(',') || 'none'}`)
+  if (cache.rangeOnMiss !== 'fetch') parts.push(`rangeOnMiss=${cache.rangeOnMiss}`)
   if (cache.bypass.length > 0) parts.push(`bypass=${cache.bypass.map(describeBypassRule).join(',')}`)
   return parts.join(' ')
 }

@@ -314,6 +314,10 @@ export const routeCacheSchema = z.strictObject({
   maxObjectSize: sizeSchema.optional(),
   key: keySchema.prefault({}),
   bypass: z.array(bypassRuleSchema).prefault([]),
+  heuristic: jitterSchema.default(0),
+  setCookie: z.enum(['refuse', 'strip']).default('refuse'),
+  targetedCacheControl: z.array(nonEmptyString.transform((name) => name.toLowerCase())).prefault(['cdn-cache-control']),
+  rangeOnMiss: z.enum(['fetch', 'pass']).default('fetch'),
 })
 
 /** `cache: false` → null (caching off); `cache: true` or no key → every default. */

@@ -81,6 +81,20 @@ export interface RouteCache {
   readonly maxObjectBytes: number
   readonly key: KeyRecipe
   readonly bypass: readonly BypassRule[]
+  /**
+   * Heuristic freshness (RFC 9111 §4.2.2) as a fraction of the time since Last-Modified, for
+   * heuristically cacheable statuses without explicit freshness; 0 turns it off. Capped at a day.
+   */
+  readonly heuristicFraction: number
+  /** 'refuse': responses that set cookies are not stored; 'strip': stored without Set-Cookie (the requester still gets it). */
+  readonly setCookie: 'refuse' | 'strip'
+  /**
+   * Targeted cache-control fields (RFC 9213) in order of precedence, lowercased: the first one
+   * present replaces Cache-Control and Expires for this cache. Default: ['cdn-cache-control'].
+   */
+  readonly targetedFields: readonly string[]
+  /** A Range request on a miss: 'fetch' the whole object (then serve the range from it), or 'pass' the range to the origin. */
+  readonly rangeOnMiss: 'fetch' | 'pass'
 }
 
 export interface PathMatcher {

@@ -15,6 +15,8 @@ export interface OriginRequest {
   readonly path: string
   readonly headers: Record<string, string | string[]>
   readonly body?: Dispatcher.DispatchOptions['body']
+  /** Interim (1xx) responses from the origin, such as 103 Early Hints. */
+  readonly onInfo?: (status: number, headers: Record<string, string | string[]>) => void
 }
 
 export interface OriginResponse {
@@ -60,6 +62,7 @@ export class OriginClient {
         headers: req.headers,
         body: req.body ?? null,
         signal: abort.signal,
+        onInfo: req.onInfo === undefined ? undefined : (info) => req.onInfo?.(info.statusCode, info.headers),
       })
       return { status: res.statusCode, headers: res.headers, body: res.body, requestTime, responseTime: Date.now() }
     } catch (err) {

@@ -211,11 +211,29 @@ export function freshnessFor(
     const origin = originFreshness(d, headers, responseTime)
     if (origin !== undefined) return origin
     const ttl = routeTtlMs(route, status)
-    return ttl === undefined ? undefined : { lifetimeMs: ttl, source: 'route' }
+    if (ttl !== undefined) return { lifetimeMs: ttl, source: 'route' }
+    return heuristicFreshness(status, headers, route, responseTime)
   }
   const ttl = routeTtlMs(route, status)
   if (ttl !== undefined) return { lifetimeMs: ttl, source: 'route' }
-  return originFreshness(d, headers, responseTime)
+  return originFreshness(d, headers, responseTime) ?? heuristicFreshness(status, headers, route, responseTime)
+}
+
+/** Heuristic lifetimes never exceed a day (RFC 9111 §4.2.2 singles out longer ones as needing care). */
+export const HEURISTIC_CAP_MS = 86_400_000
+
+/**
+ * RFC 9111 §4.2.2: when the route opts in, a heuristically cacheable response (not 5xx: those are
+ * stored only by rule) with Last-Modified is fresh for a fraction of its age at the time of the
+ * response, as the RFC suggests ("typical setting of this fraction might be 10%").
+ */
+export function heuristicFreshness(status: number, headers: HeaderMap, route: RouteCache, responseTime: number): Freshness | undefined {
+  if (route.heuristicFraction <= 0 || status >= 500 || !HEURISTICALLY_CACHEABLE.has(status)) return undefined
+  const lastModified = parseHttpDate(headers['last-modified'], responseTime)
+  if (lastModified === undefined) return undefined
+  const date = parseHttpDate(headers.date, responseTime) ?? responseTime
+  if (date <= lastModified) return undefined
+  return { lifetimeMs: Math.min(HEURISTIC_CAP_MS, Math.floor((date - lastModified) * route.heuristicFraction)), source: 'heuristic' }
 }
 
 /**

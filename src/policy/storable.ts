@@ -68,9 +68,9 @@ export function authorizationAllowed(x: StoreInput): Reason | undefined {
   return d.public || d.sMaxage !== undefined || d.mustRevalidate ? undefined : 'AUTHORIZATION'
 }
 
-/** A cookie set for one client must not be replayed to others. */
+/** A cookie set for one client must not be replayed to others: refuse, or (route `setCookie: strip`) store without it. */
 export function noSetCookie(x: StoreInput): Reason | undefined {
-  return isPresent(x.resHeaders['set-cookie']) ? 'SET_COOKIE' : undefined
+  return x.route.setCookie === 'refuse' && isPresent(x.resHeaders['set-cookie']) ? 'SET_COOKIE' : undefined
 }
 
 /** RFC 9111 §4.1: a Vary of `*` never matches a later request, so storing it is pointless. */
@@ -104,7 +104,9 @@ export function cacheableStatus(x: StoreInput): Reason | undefined {
 export function hasFreshness(x: StoreInput): Reason | undefined {
   if (x.freshness !== undefined) return undefined
   const hasValidator = isPresent(x.resHeaders.etag) || isPresent(x.resHeaders['last-modified'])
-  return x.directives.noCache === true && hasValidator ? undefined : 'NO_FRESHNESS'
+  // Stored at lifetime 0 only to be revalidated: no-cache asks for exactly that, and `public`
+  // makes any response storable (RFC 9111 §3, §5.2.2.9).
+  return (x.directives.noCache === true || x.directives.public) && hasValidator ? undefined : 'NO_FRESHNESS'
 }
 
 /** In evaluation order. */

@@ -5,6 +5,7 @@
  */
 import { evaluatePreconditions } from '../policy/conditional.js'
 import { currentAgeMs } from '../policy/freshness.js'
+import { contentRange, multipartBody, multipartContentType, planRange, randomBoundary, unsatisfiedRange } from '../policy/range.js'
 import type { RequestContext } from '../context.js'
 import type { CacheStatus, Reason } from '../status.js'
 import type { CacheEntry } from '../store/types.js'
@@ -38,7 +39,8 @@ function flatten(entry: CacheEntry): { fields: string[]; upstreamCacheStatus: st
   return flat
 }
 
-export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheStatus, fwd?: Forwarded): void {
+/** `own`: fields for this client only, never stored (the Set-Cookie of a response stored without it). */
+export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheStatus, fwd?: Forwarded, own?: readonly string[]): void {
   ctx.cacheStatus = status
   const now = Date.now()
   const { req, res } = ctx
@@ -46,6 +48,7 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
   const ageS = Math.floor(currentAgeMs(entry.initialAgeMs, entry.responseTime, now) / 1000)
   const cacheStatus = cacheStatusMember(status, Math.floor((entry.staleAt - now) / 1000), fwd)
   const headers = fields.slice()
+  if (own !== undefined) headers.push(...own)
   headers.push(
     'age',
     String(ageS),
@@ -75,10 +78,67 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
     }
   }
 
+  if (h.range !== undefined) {
+    deliverRange(ctx, entry, headers)
+    return
+  }
   headers.push('content-length', String(entry.body.length))
   res.writeHead(entry.status, headers)
   if (ctx.method === 'HEAD') res.end()
   else res.end(entry.body)
+}
+
+/** RFC 9110 §14: a Range request served from the stored full response. */
+function deliverRange(ctx: RequestContext, entry: CacheEntry, headers: string[]): void {
+  const { res } = ctx
+  const length = entry.body.length
+  const plan = planRange(
+    ctx.req.headers,
+    { status: entry.status, length, etag: entry.etag, lastModified: entry.lastModified, date: storedField(entry, 'date') },
+    ctx.method,
+  )
+  let status = entry.status
+  let body = entry.body
+  switch (plan.kind) {
+    case 'full':
+      break
+    case 'unsatisfiable':
+      res.writeHead(416, ['content-range', unsatisfiedRange(length), 'content-length', '0', 'x-cache-status', ctx.cacheStatus ?? 'HIT'])
+      res.end()
+      return
+    case 'single':
+      status = 206
+      body = entry.body.subarray(plan.start, plan.end + 1)
+      headers.push('content-range', contentRange(plan.start, plan.end, length))
+      break
+    case 'multi': {
+      status = 206
+      const boundary = randomBoundary()
+      body = multipartBody(plan.ranges, entry.body, storedField(entry, 'content-type'), length, boundary)
+      replaceField(headers, 'content-type', multipartContentType(boundary))
+      break
+    }
+  }
+  if (status === 206) headers.push('accept-ranges', 'bytes')
+  headers.push('content-length', String(body.length))
+  res.writeHead(status, headers)
+  if (ctx.method === 'HEAD') res.end()
+  else res.end(body)
+}
+
+function storedField(entry: CacheEntry, name: string): string | undefined {
+  for (const [field, value] of entry.headers) if (field === name) return value
+  return undefined
+}
+
+function replaceField(flat: string[], name: string, value: string): void {
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i] === name) {
+      flat.splice(i, 2)
+      i -= 2
+    }
+  }
+  flat.push(name, value)
 }
 
 // RFC 9110 §15.4.5: a 304 carries the fields a 200 would have had that describe caching and the

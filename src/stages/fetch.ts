@@ -20,7 +20,7 @@ import type { CacheEntry, VaryIndex } from '../store/types.js'
 import { canServeStaleOnError, NO_DIRECTIVES } from './decide.js'
 import { deliver, reasonDetail, type Forwarded } from './deliver.js'
 import type { CacheKey } from './key.js'
-import { respondError, streamToClient } from './respond.js'
+import { discardBody, respondError, streamToClient } from './respond.js'
 import { buildEntry, judge, refreshEntry, storeEntry } from './store.js'
 
 /** What a leader tells its followers. */
@@ -30,7 +30,15 @@ export type FlightOutcome =
   | { readonly kind: 'error'; readonly error: GatewayError }
 
 type FetchResult =
-  | { readonly kind: 'entry'; readonly entry: CacheEntry; readonly cacheStatus: CacheStatus; readonly fwdStatus: number; readonly stored: boolean }
+  | {
+      readonly kind: 'entry'
+      readonly entry: CacheEntry
+      readonly cacheStatus: CacheStatus
+      readonly fwdStatus: number
+      readonly stored: boolean
+      /** Fields of the origin's response meant for the requester alone (Set-Cookie under `setCookie: strip`). */
+      readonly own?: readonly string[]
+    }
   | { readonly kind: 'stream'; readonly response: OriginResponse; readonly prefix: Buffer[]; readonly reason: Reason }
   | { readonly kind: 'error'; readonly error: GatewayError }
 
@@ -177,7 +185,12 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
   const started = performance.now()
   let response: OriginResponse
   try {
-    response = await rt.origins.request(route.upstream, { method: 'GET', path: input.url, headers })
+    response = await rt.origins.request(route.upstream, {
+      method: 'GET',
+      path: input.url,
+      headers,
+      onInfo: ctx === undefined ? undefined : (status, fields) => forwardEarlyHints(ctx, status, fields),
+    })
   } catch (err) {
     return { kind: 'error', error: toGatewayError(err, route.upstream) }
   } finally {
@@ -192,7 +205,7 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
         return { kind: 'entry', entry: stale, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored: false }
       }
       const stored = await safeStore(rt, input, refreshed.entry)
-      return { kind: 'entry', entry: refreshed.entry, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored }
+      return { kind: 'entry', entry: refreshed.entry, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored, own: ownFields(response.headers, refreshed.entry) }
     }
     const verdict = response.status === 304 ? { reason: 'STATUS' as const } : judge(response, input.reqHeaders, input.reqDirectives, cache)
     if ('reason' in verdict) return { kind: 'stream', response, prefix: [], reason: verdict.reason }
@@ -203,9 +216,16 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
     const body = read.chunks.length === 1 ? (read.chunks[0] as Buffer) : Buffer.concat(read.chunks)
     const entry = buildEntry(key, response, verdict.storable, body, input.reqHeaders, cache)
     const stored = await safeStore(rt, input, entry)
-    return { kind: 'entry', entry, cacheStatus: stale === undefined ? 'MISS' : 'EXPIRED', fwdStatus: response.status, stored }
+    return {
+      kind: 'entry',
+      entry,
+      cacheStatus: stale === undefined ? 'MISS' : 'EXPIRED',
+      fwdStatus: response.status,
+      stored,
+      own: ownFields(response.headers, entry),
+    }
   } catch (err) {
-    response.body.destroy()
+    discardBody(response.body)
     return { kind: 'error', error: toGatewayError(err, route.upstream) }
   }
 }
@@ -225,13 +245,19 @@ function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetc
   switch (result.kind) {
     case 'entry':
       if (!result.stored) ctx.reason ??= 'STORAGE_ERROR'
-      deliver(ctx, result.entry, result.cacheStatus, { ...forwarded(plan), fwdStatus: result.fwdStatus, stored: result.stored })
+      deliver(ctx, result.entry, result.cacheStatus, { ...forwarded(plan), fwdStatus: result.fwdStatus, stored: result.stored }, result.own)
       return Promise.resolve()
     case 'stream': {
       const { response } = result
       if (response.status >= 500 && stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
         response.body.resume()
         deliver(ctx, stale, 'STALE', { fwd: 'stale', fwdStatus: response.status, detail: 'stale-if-error' })
+        return Promise.resolve()
+      }
+      if (result.reason === 'TOO_LARGE' && ctx.req.headers.range !== undefined && response.status === 200) {
+        // Too large to store, so the range cannot come from the cache: let the origin serve it.
+        discardBody(response.body)
+        rt.proxy.web(ctx, input.route, 'PARTIAL')
         return Promise.resolve()
       }
       ctx.reason ??= result.reason
@@ -250,6 +276,36 @@ function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetc
       return Promise.resolve()
   }
 }
+
+/**
+ * RFC 9110 §15.2 / RFC 8297: a 103 from the origin goes on to the client that caused the fetch
+ * (node sends Early Hints only with a Link field, which is what they are for). Other interim
+ * responses are the origin's business with this hop and stop here.
+ */
+function forwardEarlyHints(ctx: RequestContext, status: number, fields: Record<string, string | string[]>): void {
+  if (status !== 103 || fields.link === undefined || ctx.res.headersSent) return
+  const hints: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(fields)) if (!HOP_BY_HOP.has(name)) hints[name] = value
+  ctx.res.writeEarlyHints(hints)
+}
+
+/**
+ * The origin's fields that the stored entry leaves out on purpose (`private="…"`, `no-cache="…"`,
+ * Set-Cookie under `setCookie: strip`): they belong to the requester, who gets them; followers
+ * and later hits do not.
+ */
+function ownFields(headers: IncomingHttpHeaders, entry: CacheEntry): readonly string[] | undefined {
+  let own: string[] | undefined
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || NOT_OWN.has(name) || HOP_BY_HOP.has(name)) continue
+    if (entry.headers.some(([stored]) => stored === name)) continue
+    own ??= []
+    for (const v of Array.isArray(value) ? value : [value]) own.push(name, v)
+  }
+  return own
+}
+
+const NOT_OWN: ReadonlySet<string> = new Set(['content-length', 'age', 'date', 'cache-status'])
 
 function outcomeOf(result: FetchResult): FlightOutcome {
   switch (result.kind) {

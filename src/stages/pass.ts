@@ -37,8 +37,12 @@ export class PassProxy {
     // Errors are handled per request (the callback below); this keeps an unhandled 'error' from crashing.
     this.proxy.on('error', () => undefined)
     // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too, both ways.
-    this.proxy.on('proxyReq', (proxyReq, req) => {
+    this.proxy.on('proxyReq', (proxyReq, req, res) => {
       for (const name of connectionTokens(req.headers.connection)) proxyReq.removeHeader(name)
+      // 103 Early Hints go on to the client (node sends them only with a Link field).
+      proxyReq.on('information', (info) => {
+        if (info.statusCode === 103 && info.headers.link !== undefined && !res.headersSent) res.writeEarlyHints({ link: info.headers.link })
+      })
     })
     this.proxy.on('proxyRes', (proxyRes, req) => {
       for (const name of connectionTokens(proxyRes.headers.connection)) delete proxyRes.headers[name]

@@ -21,6 +21,12 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 }
 
+/** Drop an origin body we will not read: undici reports the abort as an error, which is expected here. */
+export function discardBody(body: Readable): void {
+  body.on('error', () => undefined)
+  body.destroy()
+}
+
 /** A short plain-text error. `bypass`: the request never used the cache. */
 export function respondError(ctx: RequestContext, err: GatewayError, bypass = false): void {
   const { res } = ctx
@@ -85,7 +91,7 @@ export function streamToClient(
       finish()
     }
     const onClose = (): void => {
-      if (!body.readableEnded) body.destroy()
+      if (!body.readableEnded) discardBody(body)
       finish()
     }
     body.once('error', onError)

@@ -37,8 +37,11 @@ export function judge(
   reqDirectives: RequestDirectives,
   route: RouteCache,
 ): { storable: Storable } | { reason: Reason } {
-  const directives = parseResponseCacheControl(head.headers['cache-control'])
-  const freshness = freshnessFor(head.status, directives, head.headers, route, head.responseTime)
+  const targeted = targetedField(head.headers, route.targetedFields)
+  const directives = parseResponseCacheControl(targeted ?? head.headers['cache-control'])
+  // RFC 9213 §2.2: a targeted field replaces Cache-Control and Expires for the caches it targets.
+  const freshnessHeaders = targeted === undefined ? head.headers : { ...head.headers, expires: undefined }
+  const freshness = freshnessFor(head.status, directives, freshnessHeaders, route, head.responseTime)
   const reason = whyNotStorable({
     method: 'GET',
     reqHeaders,
@@ -53,6 +56,15 @@ export function judge(
   const vary = parseVary(head.headers)
   if (vary === '*') return { reason: 'VARY_STAR' }
   return { storable: { directives, lifetimeMs: freshness?.lifetimeMs ?? 0, vary } }
+}
+
+/** The first targeted cache-control field of the route's list that the response carries (RFC 9213). */
+function targetedField(headers: IncomingHttpHeaders, fields: readonly string[]): string | string[] | undefined {
+  for (const name of fields) {
+    const value = headers[name]
+    if (value !== undefined && value !== '') return value
+  }
+  return undefined
 }
 
 export function buildEntry(
@@ -82,7 +94,7 @@ export function buildEntry(
   // Kept past staleness (nginx's `inactive`) to be revalidated, to answer errors with
   // request stale-if-error, and to tell EXPIRED from MISS.
   const retainUntil = staleAt + route.retainStaleMs
-  const headers = storedHeaders.filter(([name]) => name !== 'content-length')
+  const headers = storedHeaders.filter(([name]) => name !== 'content-length' && !(name === 'set-cookie' && route.setCookie === 'strip'))
   let size = body.length + 200
   for (const [name, value] of headers) size += name.length + value.length + 16
   return {

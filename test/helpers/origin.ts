@@ -14,6 +14,8 @@ export interface Reply {
   chunks?: number
   /** Wait this long before answering. */
   delayMs?: number
+  /** Send a 103 Early Hints with these fields first. */
+  earlyHints?: Record<string, string>
   /** Destroy the socket instead of answering. */
   hangUp?: boolean
 }
@@ -128,6 +130,7 @@ export class Origin {
       await this.gated
       this.waiting--
     }
+    if (reply.earlyHints !== undefined) res.writeEarlyHints(reply.earlyHints)
     if (reply.delayMs !== undefined) await new Promise((r) => setTimeout(r, reply.delayMs))
     if (reply.hangUp === true) {
       res.socket?.destroy()

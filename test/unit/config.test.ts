@@ -86,6 +86,10 @@ describe('compileConfig: defaults', () => {
       maxObjectBytes: 8_388_608,
       key: { query: { mode: 'all' }, headers: [], cookies: [] },
       bypass: [],
+      heuristicFraction: 0,
+      setCookie: 'refuse',
+      targetedFields: ['cdn-cache-control'],
+      rangeOnMiss: 'fetch',
     })
   })
 
@@ -187,6 +191,10 @@ describe('compileConfig: a full route', () => {
         { kind: 'cookie', name: 'admin', value: 'true' },
         { kind: 'query', name: 'nocache', value: '1' },
       ],
+      heuristicFraction: 0,
+      setCookie: 'refuse',
+      targetedFields: ['cdn-cache-control'],
+      rangeOnMiss: 'fetch',
     })
   })
 
@@ -537,6 +545,31 @@ describe('quickConfig', () => {
     expect(() => quickConfig({ upstream: 'http://a', port: -1 })).toThrow(
       expect.objectContaining({ issues: ['--port: expected a port number 0..65535'] }),
     )
+  })
+})
+
+describe('compileConfig: HTTP semantics options', () => {
+  const withCache = (cache: Record<string, unknown>): Config =>
+    compileConfig({ upstreams: { api: { url: 'http://127.0.0.1:3000' } }, routes: [{ cache }] }, 'test')
+
+  it('compiles heuristic, setCookie, targetedCacheControl and rangeOnMiss, and shows them when not default', () => {
+    const config = withCache({ heuristic: '10%', setCookie: 'strip', targetedCacheControl: ['Corral-Cache-Control'], rangeOnMiss: 'pass' })
+    expect(config.routes[0]!.cache).toMatchObject({
+      heuristicFraction: 0.1,
+      setCookie: 'strip',
+      targetedFields: ['corral-cache-control'],
+      rangeOnMiss: 'pass',
+    })
+    expect(describeConfig(config)).toContain('heuristic=10% setCookie=strip targeted=corral-cache-control rangeOnMiss=pass')
+  })
+
+  it.each([
+    [{ setCookie: 'keep' }, 'routes[0].cache.setCookie: '],
+    [{ rangeOnMiss: 'always' }, 'routes[0].cache.rangeOnMiss: '],
+    [{ heuristic: '150%' }, 'routes[0].cache.heuristic: '],
+    [{ targetedCacheControl: 'cdn-cache-control' }, 'routes[0].cache.targetedCacheControl: '],
+  ])('rejects %o at its path', (cache, path) => {
+    expect(() => withCache(cache)).toThrow(path)
   })
 })
 

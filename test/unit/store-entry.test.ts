@@ -1,26 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { RouteCache } from '../../src/config/types.js'
+import { routeCache as route } from '../helpers/route.js'
 import { buildEntry, judge, type ResponseHead } from '../../src/stages/store.js'
 import { NO_DIRECTIVES } from '../../src/stages/decide.js'
 import { MemoryStore } from '../../src/store/memory.js'
 
 const T = Date.UTC(2026, 10, 22, 12, 0, 0)
-
-function route(over: Partial<RouteCache> = {}): RouteCache {
-  return {
-    defaultTtlMs: undefined,
-    statusTtlMs: new Map(),
-    originCacheControl: 'honor',
-    staleWhileRevalidateMs: 0,
-    staleIfErrorMs: 0,
-    retainStaleMs: 600_000,
-    jitter: 0,
-    maxObjectBytes: 1 << 20,
-    key: { query: { mode: 'all' }, headers: [], cookies: [] },
-    bypass: [],
-    ...over,
-  }
-}
 
 function head(headers: Record<string, string>, status = 200): ResponseHead {
   return { status, headers: { date: new Date(T).toUTCString(), ...headers }, requestTime: T, responseTime: T }

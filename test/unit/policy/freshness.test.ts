@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RouteCache } from '../../../src/config/types.js'
+import { routeCache } from '../../helpers/route.js'
 import { parseResponseCacheControl } from '../../../src/policy/cache-control.js'
 import {
   correctedInitialAgeMs,
@@ -12,22 +13,6 @@ import {
   staleWindowsMs,
 } from '../../../src/policy/freshness.js'
 import type { HeaderMap } from '../../../src/policy/types.js'
-
-function routeCache(over: Partial<RouteCache> = {}): RouteCache {
-  return {
-    defaultTtlMs: undefined,
-    statusTtlMs: new Map(),
-    originCacheControl: 'honor',
-    staleWhileRevalidateMs: 0,
-    staleIfErrorMs: 0,
-    retainStaleMs: 600_000,
-    jitter: 0,
-    maxObjectBytes: 1 << 20,
-    key: { query: { mode: 'all' }, headers: [], cookies: [] },
-    bypass: [],
-    ...over,
-  }
-}
 
 const T = Date.UTC(2024, 0, 15, 12, 0, 0) // Mon, 15 Jan 2024 12:00:00 GMT
 const httpDate = (ms: number): string => new Date(ms).toUTCString()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { RouteCache } from '../../../src/config/types.js'
+import { routeCache } from '../../helpers/route.js'
 import { parseRequestCacheControl, parseResponseCacheControl } from '../../../src/policy/cache-control.js'
 import { freshnessFor } from '../../../src/policy/freshness.js'
 import { STORE_RULES, whyNotStorable, type StoreInput } from '../../../src/policy/storable.js'
@@ -7,22 +8,6 @@ import type { HeaderMap } from '../../../src/policy/types.js'
 import type { Reason } from '../../../src/status.js'
 
 type StatusKey = number | '1xx' | '2xx' | '3xx' | '4xx' | '5xx'
-
-function routeCache(over: Partial<RouteCache> = {}): RouteCache {
-  return {
-    defaultTtlMs: undefined,
-    statusTtlMs: new Map(),
-    originCacheControl: 'honor',
-    staleWhileRevalidateMs: 0,
-    staleIfErrorMs: 0,
-    retainStaleMs: 600_000,
-    jitter: 0,
-    maxObjectBytes: 1 << 20,
-    key: { query: { mode: 'all' }, headers: [], cookies: [] },
-    bypass: [],
-    ...over,
-  }
-}
 
 interface Case {
   method?: string

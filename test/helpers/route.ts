@@ -1,0 +1,22 @@
+/** A RouteCache with every default of the config file, for unit tests of the policy and stages. */
+import type { RouteCache } from '../../src/config/types.js'
+
+export function routeCache(over: Partial<RouteCache> = {}): RouteCache {
+  return {
+    defaultTtlMs: undefined,
+    statusTtlMs: new Map(),
+    originCacheControl: 'honor',
+    staleWhileRevalidateMs: 0,
+    staleIfErrorMs: 0,
+    retainStaleMs: 600_000,
+    jitter: 0,
+    maxObjectBytes: 1 << 20,
+    key: { query: { mode: 'all' }, headers: [], cookies: [] },
+    bypass: [],
+    heuristicFraction: 0,
+    setCookie: 'refuse',
+    targetedFields: ['cdn-cache-control'],
+    rangeOnMiss: 'fetch',
+    ...over,
+  }
+}

@@ -1,0 +1,184 @@
+/** Ranges, targeted cache-control, heuristics, Set-Cookie policy, field-qualified directives, Early Hints. */
+import { request as httpRequest } from 'node:http'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { Gateway } from '../../src/gateway.js'
+import { Origin } from '../helpers/origin.js'
+import { client, startTestGateway, testConfig, type Got } from '../helpers/gateway.js'
+
+let origin: Origin
+let gateway: Gateway
+let get: (path: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Got>
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz'
+
+beforeAll(async () => {
+  origin = await Origin.start()
+  gateway = await startTestGateway(
+    testConfig(origin.url, {
+      store: { memory: { maxSize: '1MiB', maxObjectSize: '64KiB' } },
+      routes: [
+        { name: 'heuristic', match: { path: '/heuristic/' }, cache: { heuristic: '10%' } },
+        { name: 'strip', match: { path: '/strip/' }, cache: { setCookie: 'strip' } },
+        { name: 'targeted', match: { path: '/targeted/' }, cache: { targetedCacheControl: ['corral-cache-control', 'cdn-cache-control'] } },
+        { name: 'range-pass', match: { path: '/range-pass/' }, cache: { rangeOnMiss: 'pass' } },
+        { name: 'small', match: { path: '/small/' }, cache: { maxObjectSize: '16B' } },
+        { name: 'default', cache: true },
+      ],
+    }),
+  )
+  get = client(gateway.urls[0]!)
+})
+afterAll(async () => {
+  await gateway.close()
+  await origin.close()
+})
+afterEach(() => {
+  vi.useRealTimers()
+  origin.reset()
+})
+
+function later(ms: number): void {
+  vi.setSystemTime(Date.now() + ms)
+}
+
+const cacheable = { headers: { 'cache-control': 'max-age=60', 'content-type': 'text/plain', etag: '"abc"' }, body: ALPHABET }
+
+describe('byte ranges from the stored response (RFC 9110 §14)', () => {
+  it('a single range: 206 with Content-Range, also on the miss that fills the cache', async () => {
+    origin.on('/r/single', cacheable)
+    const miss = await get('/r/single', { headers: { range: 'bytes=0-4' } })
+    expect(miss).toMatchObject({ status: 206, cacheStatus: 'MISS', body: 'abcde' })
+    expect(miss.headers['content-range']).toBe('bytes 0-4/26')
+    expect(origin.seen[0]?.headers.range).toBeUndefined()
+    const hit = await get('/r/single', { headers: { range: 'bytes=-3' } })
+    expect(hit).toMatchObject({ status: 206, cacheStatus: 'HIT', body: 'xyz' })
+    expect(hit.headers['content-range']).toBe('bytes 23-25/26')
+  })
+
+  it('several ranges: multipart/byteranges', async () => {
+    origin.on('/r/multi', cacheable)
+    await get('/r/multi')
+    const res = await get('/r/multi', { headers: { range: 'bytes=0-1, 24-' } })
+    expect(res.status).toBe(206)
+    const type = String(res.headers['content-type'])
+    expect(type).toMatch(/^multipart\/byteranges; boundary=/)
+    const boundary = type.split('boundary=')[1]!
+    expect(res.body).toContain(`--${boundary}\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/26\r\n\r\nab\r\n`)
+    expect(res.body).toContain(`Content-Range: bytes 24-25/26\r\n\r\nyz\r\n--${boundary}--`)
+  })
+
+  it('an unsatisfiable range: 416 with the length', async () => {
+    origin.on('/r/416', cacheable)
+    await get('/r/416')
+    const res = await get('/r/416', { headers: { range: 'bytes=100-200' } })
+    expect(res.status).toBe(416)
+    expect(res.headers['content-range']).toBe('bytes */26')
+  })
+
+  it('If-Range: the range only when the strong ETag matches, else the whole object', async () => {
+    origin.on('/r/if-range', cacheable)
+    await get('/r/if-range')
+    expect(await get('/r/if-range', { headers: { range: 'bytes=0-0', 'if-range': '"abc"' } })).toMatchObject({ status: 206, body: 'a' })
+    expect(await get('/r/if-range', { headers: { range: 'bytes=0-0', 'if-range': '"old"' } })).toMatchObject({ status: 200, body: ALPHABET })
+  })
+
+  it('a range on a miss goes to the origin when the route says pass, or when the object is too large to store', async () => {
+    origin.on('/range-pass/x', (r) => ({ status: r.headers.range ? 206 : 200, headers: { 'content-range': 'bytes 0-1/26' }, body: 'ab' }))
+    expect(await get('/range-pass/x', { headers: { range: 'bytes=0-1' } })).toMatchObject({ status: 206, body: 'ab' })
+    expect(origin.seen[0]?.headers.range).toBe('bytes=0-1')
+    origin.on('/small/big', (r) =>
+      r.headers.range ? { status: 206, headers: { 'content-range': 'bytes 0-1/26' }, body: 'ab' } : { ...cacheable, body: ALPHABET },
+    )
+    expect(await get('/small/big', { headers: { range: 'bytes=0-1' } })).toMatchObject({ status: 206, body: 'ab' })
+  })
+})
+
+describe('targeted cache-control (RFC 9213)', () => {
+  it('CDN-Cache-Control replaces Cache-Control for corral, and Cache-Control still goes to the client', async () => {
+    origin.on('/targeted/cdn', (_r, n) => ({ headers: { 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=60' }, body: `v${n}` }))
+    await get('/targeted/cdn')
+    const hit = await get('/targeted/cdn')
+    expect(hit).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
+    expect(hit.headers['cache-control']).toBe('no-store')
+  })
+
+  it('the first field of the route list wins, and a targeted no-store refuses what Cache-Control allows', async () => {
+    origin.on('/targeted/mine', (_r, n) => ({
+      headers: { 'cache-control': 'max-age=60', 'cdn-cache-control': 'max-age=60', 'corral-cache-control': 'no-store' },
+      body: `v${n}`,
+    }))
+    await get('/targeted/mine')
+    expect(await get('/targeted/mine')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
+  })
+
+  it('by default only CDN-Cache-Control is read', async () => {
+    origin.on('/plain-route', (_r, n) => ({ headers: { 'cache-control': 'max-age=60', 'corral-cache-control': 'no-store' }, body: `v${n}` }))
+    await get('/plain-route')
+    expect(await get('/plain-route')).toMatchObject({ cacheStatus: 'HIT' })
+  })
+})
+
+describe('heuristic freshness (RFC 9111 §4.2.2)', () => {
+  it('only when the route opts in: 10% of the time since Last-Modified', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const lastModified = new Date(Date.now() - 100_000).toUTCString()
+    const reply = (_r: unknown, n: number) => ({ headers: { 'last-modified': lastModified }, body: `v${n}` })
+    origin.on('/heuristic/a', reply)
+    origin.on('/no-heuristic', reply)
+    await get('/heuristic/a')
+    await get('/no-heuristic')
+    later(5_000)
+    expect(await get('/heuristic/a')).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
+    expect(await get('/no-heuristic')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
+    later(6_000)
+    expect((await get('/heuristic/a')).cacheStatus).not.toBe('HIT')
+  })
+})
+
+describe('Set-Cookie and field-qualified directives', () => {
+  it('setCookie: strip stores the response without the cookie; only the requester gets it', async () => {
+    origin.on('/strip/page', (_r, n) => ({ headers: { 'cache-control': 'max-age=60', 'set-cookie': `sid=${n}` }, body: 'page' }))
+    const first = await get('/strip/page')
+    expect(first.headers['set-cookie']).toBe('sid=1')
+    const hit = await get('/strip/page')
+    expect(hit).toMatchObject({ cacheStatus: 'HIT', body: 'page' })
+    expect(hit.headers['set-cookie']).toBeUndefined()
+  })
+
+  it('private="x-user" and no-cache="x-debug" store the response without those fields', async () => {
+    origin.on('/qualified', {
+      headers: { 'cache-control': 'max-age=60, private="x-user", no-cache="x-debug"', 'x-user': 'alice', 'x-debug': 'on', 'x-kept': 'yes' },
+      body: 'q',
+    })
+    const miss = await get('/qualified')
+    expect(miss.headers['x-user']).toBe('alice')
+    const hit = await get('/qualified')
+    expect(hit).toMatchObject({ cacheStatus: 'HIT' })
+    expect(hit.headers['x-user']).toBeUndefined()
+    expect(hit.headers['x-debug']).toBeUndefined()
+    expect(hit.headers['x-kept']).toBe('yes')
+  })
+
+  it('a duplicated max-age with different values makes the response stale at once', async () => {
+    origin.on('/dup', (_r, n) => ({ headers: { 'cache-control': ['max-age=60', 'max-age=30'] }, body: `v${n}` }))
+    await get('/dup')
+    expect(await get('/dup')).toMatchObject({ body: 'v2' })
+  })
+})
+
+describe('interim responses', () => {
+  it('forwards 103 Early Hints to the client that caused the fetch', async () => {
+    origin.on('/hints', { earlyHints: { link: '</app.css>; rel=preload; as=style' }, headers: { 'cache-control': 'max-age=60' }, body: 'page' })
+    const hints = await new Promise<string[]>((resolve, reject) => {
+      const seen: string[] = []
+      const req = httpRequest(`${gateway.urls[0]!}/hints`, (res) => {
+        res.resume()
+        res.on('end', () => resolve(seen))
+      })
+      req.on('information', (info) => seen.push(`${info.statusCode} ${String(info.headers.link)}`))
+      req.on('error', reject)
+      req.end()
+    })
+    expect(hints).toEqual(['103 </app.css>; rel=preload; as=style'])
+  })
+})
