@@ -21,9 +21,10 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 /**
  * RFC 9111 §3.1: fields specific to the proxy a cache forwards through MUST NOT be stored:
  * Proxy-Authenticate, Proxy-Authentication-Info, Proxy-Authorization (the first and last are
- * already hop-by-hop). Age is recomputed on delivery (RFC 9111 §5.1).
+ * already hop-by-hop). Age is recomputed on delivery (RFC 9111 §5.1). X-Cache-Status is what a
+ * cache says of one delivery (an upstream corral or nginx's, here): corral sends its own.
  */
-const NEVER_STORED: ReadonlySet<string> = new Set(['proxy-authentication-info', 'age'])
+const NEVER_STORED: ReadonlySet<string> = new Set(['proxy-authentication-info', 'age', 'x-cache-status'])
 
 /**
  * RFC 9111 §3.2: a 304 does not update Content-Length (MUST NOT) nor the fields the stored

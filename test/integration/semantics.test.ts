@@ -166,6 +166,67 @@ describe('Set-Cookie and field-qualified directives', () => {
   })
 })
 
+describe('request directives never relax protections', () => {
+  it('max-stale serves a stale entry, but never one that must revalidate', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    origin.on('/ms/ok', (_r, n) => ({ headers: { 'cache-control': 'max-age=1' }, body: `v${n}` }))
+    origin.on('/ms/mr', (_r, n) => ({ headers: { 'cache-control': 'max-age=1, must-revalidate' }, body: `v${n}` }))
+    await get('/ms/ok')
+    await get('/ms/mr')
+    later(3_000)
+    const stale = await get('/ms/ok', { headers: { 'cache-control': 'max-stale=10' } })
+    expect(stale).toMatchObject({ cacheStatus: 'STALE', body: 'v1' })
+    expect(stale.cacheStatusHeader).toMatch(/ttl=-[23]/)
+    expect(await get('/ms/mr', { headers: { 'cache-control': 'max-stale' } })).toMatchObject({ cacheStatus: 'EXPIRED', body: 'v2' })
+  })
+
+  it('a request stale-if-error lets a stale copy answer an origin failure', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    origin.on('/rsie', (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=1' }, body: 'good' } : { status: 503 }))
+    await get('/rsie')
+    later(5_000)
+    expect(await get('/rsie')).toMatchObject({ status: 503 })
+    expect(await get('/rsie', { headers: { 'cache-control': 'stale-if-error=60' } })).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'good' })
+  })
+})
+
+describe('what corral keeps to itself', () => {
+  it('an upstream X-Cache-Status is not stored; only corral\'s is sent', async () => {
+    origin.on('/upstream-cache', { headers: { 'cache-control': 'max-age=60', 'x-cache-status': 'MISS' }, body: 'x' })
+    await get('/upstream-cache')
+    const hit = await get('/upstream-cache')
+    expect(hit.headers['x-cache-status']).toBe('HIT')
+  })
+
+  it('a Set-Cookie in a 304 reaches the requester but is not stored', async () => {
+    origin.on('/reval-cookie', (r) =>
+      r.headers['if-none-match'] === '"c"'
+        ? { status: 304, headers: { etag: '"c"', 'cache-control': 'max-age=60', 'set-cookie': 'seen=1' } }
+        : { headers: { etag: '"c"', 'cache-control': 'max-age=0' }, body: 'c' },
+    )
+    await get('/reval-cookie')
+    const revalidated = await get('/reval-cookie')
+    expect(revalidated).toMatchObject({ cacheStatus: 'REVALIDATED', body: 'c' })
+    expect(revalidated.headers['set-cookie']).toBe('seen=1')
+    const hit = await get('/reval-cookie')
+    expect(hit).toMatchObject({ cacheStatus: 'HIT' })
+    expect(hit.headers['set-cookie']).toBeUndefined()
+  })
+
+  it('the set of Vary fields may change between responses', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    origin.on('/vary-change', (r, n) => ({
+      headers: { 'cache-control': 'max-age=1', vary: n === 1 ? 'accept-language' : 'accept-encoding' },
+      body: `v${n}:${String(r.headers['accept-encoding'])}`,
+    }))
+    await get('/vary-change', { headers: { 'accept-language': 'fr', 'accept-encoding': 'gzip' } })
+    later(2_000)
+    expect(await get('/vary-change', { headers: { 'accept-language': 'fr', 'accept-encoding': 'gzip' } })).toMatchObject({ body: 'v2:gzip' })
+    expect(await get('/vary-change', { headers: { 'accept-language': 'de', 'accept-encoding': 'gzip' } })).toMatchObject({ cacheStatus: 'HIT', body: 'v2:gzip' })
+    expect(await get('/vary-change', { headers: { 'accept-language': 'fr', 'accept-encoding': 'br' } })).toMatchObject({ cacheStatus: 'MISS', body: 'v3:br' })
+  })
+})
+
 describe('interim responses', () => {
   it('forwards 103 Early Hints to the client that caused the fetch', async () => {
     origin.on('/hints', { earlyHints: { link: '</app.css>; rel=preload; as=style' }, headers: { 'cache-control': 'max-age=60' }, body: 'page' })
