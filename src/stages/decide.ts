@@ -30,10 +30,12 @@ export function decide(entry: CacheEntry | undefined, rd: RequestDirectives, now
   if (freshLeftMs > 0 && !entry.noCache && !requestForbidsFresh) return { kind: 'fresh', entry }
 
   if (!entry.noStale && !entry.noCache) {
-    // §5.2.1.2: max-stale lets the client accept a stale response (never one that must revalidate).
-    if (rd.maxStale !== undefined && now - entry.staleAt <= rd.maxStale * 1000) return { kind: 'serve-stale', entry }
-    // RFC 5861 §3: within the window, serve stale at once and refresh in the background.
-    if (!requestForbidsFresh && freshLeftMs <= 0 && now < entry.swrUntil) return { kind: 'stale-while-revalidate', entry }
+    if (!requestForbidsFresh && freshLeftMs <= 0) {
+      // §5.2.1.2: max-stale lets the client accept a stale response (never one that must revalidate).
+      if (rd.maxStale !== undefined && now - entry.staleAt <= rd.maxStale * 1000) return { kind: 'serve-stale', entry }
+      // RFC 5861 §3: within the window, serve stale at once and refresh in the background.
+      if (now < entry.swrUntil) return { kind: 'stale-while-revalidate', entry }
+    }
   }
   if (rd.onlyIfCached) return { kind: 'unsatisfiable' } // §5.2.1.7
   return validate(entry, requestForbidsFresh)

@@ -72,14 +72,15 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
       return
     }
     if (verdict === 'precondition-failed') {
-      res.writeHead(412, ['content-length', '0', 'x-cache-status', status])
+      res.writeHead(412, ['content-length', '0', 'x-cache-status', status, 'cache-status', cacheStatus])
       res.end()
       return
     }
   }
 
-  if (h.range !== undefined) {
-    deliverRange(ctx, entry, headers)
+  // RFC 9110 §14.2: GET is the only method with range handling; a HEAD gets the full header section.
+  if (h.range !== undefined && ctx.method === 'GET') {
+    deliverRange(ctx, entry, headers, cacheStatus)
     return
   }
   headers.push('content-length', String(entry.body.length))
@@ -89,7 +90,7 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
 }
 
 /** RFC 9110 §14: a Range request served from the stored full response. */
-function deliverRange(ctx: RequestContext, entry: CacheEntry, headers: string[]): void {
+function deliverRange(ctx: RequestContext, entry: CacheEntry, headers: string[], cacheStatus: string): void {
   const { res } = ctx
   const length = entry.body.length
   const plan = planRange(
@@ -103,7 +104,16 @@ function deliverRange(ctx: RequestContext, entry: CacheEntry, headers: string[])
     case 'full':
       break
     case 'unsatisfiable':
-      res.writeHead(416, ['content-range', unsatisfiedRange(length), 'content-length', '0', 'x-cache-status', ctx.cacheStatus ?? 'HIT'])
+      res.writeHead(416, [
+        'content-range',
+        unsatisfiedRange(length),
+        'content-length',
+        '0',
+        'x-cache-status',
+        ctx.cacheStatus ?? 'HIT',
+        'cache-status',
+        cacheStatus,
+      ])
       res.end()
       return
     case 'single':
@@ -122,8 +132,7 @@ function deliverRange(ctx: RequestContext, entry: CacheEntry, headers: string[])
   if (status === 206) headers.push('accept-ranges', 'bytes')
   headers.push('content-length', String(body.length))
   res.writeHead(status, headers)
-  if (ctx.method === 'HEAD') res.end()
-  else res.end(body)
+  res.end(body)
 }
 
 function storedField(entry: CacheEntry, name: string): string | undefined {

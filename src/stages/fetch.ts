@@ -89,13 +89,13 @@ export async function fetchForClient(rt: Runtime, ctx: RequestContext, key: Cach
   }
   const result = await originFetch(rt, input, ctx)
   role.settle(outcomeOf(result))
-  remember(rt, key, result)
+  remember(rt, input, result)
   return respond(rt, ctx, input, plan, result)
 }
 
 async function fetchAlone(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: FetchPlan): Promise<void> {
   const result = await originFetch(rt, input, ctx)
-  remember(rt, input.key, result)
+  remember(rt, input, result)
   return respond(rt, ctx, input, plan, result)
 }
 
@@ -107,7 +107,7 @@ function follow(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetch
       deliver(ctx, outcome.entry, outcome.cacheStatus, { ...forwarded(plan), fwdStatus: outcome.fwdStatus, collapsed: true })
       return Promise.resolve()
     case 'not-shareable':
-      if (outcome.originStatus >= 500 && stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
+      if (isErrorStatus(outcome.originStatus) && stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
         deliver(ctx, stale, 'STALE', { fwd: 'stale', fwdStatus: outcome.originStatus, collapsed: true, detail: 'stale-if-error' })
         return Promise.resolve()
       }
@@ -143,7 +143,7 @@ export function serveStaleAndRefresh(
   const job = originFetch(rt, input, undefined).then(
     (result) => {
       role.settle(outcomeOf(result))
-      remember(rt, key, result)
+      remember(rt, input, result)
       if (result.kind === 'stream') result.response.body.resume()
       if (result.kind === 'error') rt.log.refreshFailed(result.error, { keyId: key.id })
     },
@@ -249,7 +249,7 @@ function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetc
       return Promise.resolve()
     case 'stream': {
       const { response } = result
-      if (response.status >= 500 && stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
+      if (isErrorStatus(response.status) && stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
         response.body.resume()
         deliver(ctx, stale, 'STALE', { fwd: 'stale', fwdStatus: response.status, detail: 'stale-if-error' })
         return Promise.resolve()
@@ -307,6 +307,11 @@ function ownFields(headers: IncomingHttpHeaders, entry: CacheEntry): readonly st
 
 const NOT_OWN: ReadonlySet<string> = new Set(['content-length', 'age', 'date', 'cache-status'])
 
+/** RFC 5861 §4: the statuses stale-if-error may answer instead of. */
+function isErrorStatus(status: number): boolean {
+  return status === 500 || status === 502 || status === 503 || status === 504
+}
+
 function outcomeOf(result: FetchResult): FlightOutcome {
   switch (result.kind) {
     case 'entry':
@@ -318,9 +323,14 @@ function outcomeOf(result: FetchResult): FlightOutcome {
   }
 }
 
-function remember(rt: Runtime, key: CacheKey, result: FetchResult): void {
-  if (result.kind === 'entry') rt.hitForMiss.clear(key.id)
-  else if (result.kind === 'stream' && RESOURCE_REASONS.has(result.reason)) rt.hitForMiss.mark(key.id, Date.now())
+function remember(rt: Runtime, input: FetchInput, result: FetchResult): void {
+  const id = input.key.id
+  if (result.kind === 'entry') rt.hitForMiss.clear(id)
+  else if (result.kind === 'stream' && RESOURCE_REASONS.has(result.reason)) {
+    // A request's own no-store says nothing about the resource.
+    if (result.reason === 'NO_STORE' && input.reqDirectives.noStore) return
+    rt.hitForMiss.mark(id, Date.now())
+  }
 }
 
 function forwarded(plan: FetchPlan): Forwarded {

@@ -37,15 +37,19 @@ export class PassProxy {
     // Errors are handled per request (the callback below); this keeps an unhandled 'error' from crashing.
     this.proxy.on('error', () => undefined)
     // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too, both ways.
-    this.proxy.on('proxyReq', (proxyReq, req, res) => {
-      for (const name of connectionTokens(req.headers.connection)) proxyReq.removeHeader(name)
+    this.proxy.on('proxyReq', (proxyReq, _req, res) => {
       // 103 Early Hints go on to the client (node sends them only with a Link field).
       proxyReq.on('information', (info) => {
         if (info.statusCode === 103 && info.headers.link !== undefined && !res.headersSent) res.writeEarlyHints({ link: info.headers.link })
       })
     })
-    this.proxy.on('proxyRes', (proxyRes, req) => {
+    this.proxy.on('proxyRes', (proxyRes, req, res) => {
       for (const name of connectionTokens(proxyRes.headers.connection)) delete proxyRes.headers[name]
+      for (const name of RESPONSE_HOP_BY_HOP) delete proxyRes.headers[name]
+      // http-proxy copies the origin's fields over ours: keep our X-Cache-Status, append our Cache-Status member.
+      delete proxyRes.headers['x-cache-status']
+      const upstream = proxyRes.headers['cache-status']
+      if (upstream !== undefined) proxyRes.headers['cache-status'] = `${String(upstream)}, ${String(res.getHeader('cache-status'))}`
       const ctx = this.unsafe.get(req)
       if (ctx !== undefined) this.onUnsafeResponse(ctx, proxyRes.statusCode ?? 0, proxyRes.headers)
     })
@@ -62,6 +66,11 @@ export class PassProxy {
       return
     }
     if (isUnsafe(ctx.method)) this.unsafe.set(req, ctx)
+    // http-proxy copies the request's fields as they are: drop the hop-by-hop ones first
+    // (RFC 9110 §7.6.1) and add Via, which a gateway sends in every request it forwards (§7.6.3).
+    for (const name of connectionTokens(req.headers.connection)) delete req.headers[name]
+    for (const name of REQUEST_HOP_BY_HOP) delete req.headers[name]
+    req.headers.via = req.headers.via === undefined ? '1.1 corral' : `${req.headers.via}, 1.1 corral`
     const fwd = reason === 'METHOD' ? 'method' : 'bypass'
     res.setHeader('x-cache-status', 'BYPASS')
     res.setHeader('cache-status', `${CACHE_NAME}; fwd=${fwd}; detail=${reasonDetail(reason)}`)
@@ -115,6 +124,13 @@ export class PassProxy {
     respondError(ctx, error, true)
   }
 }
+
+/**
+ * Hop-by-hop fields http-proxy-3 would forward (RFC 9110 §7.6.1). Connection, Transfer-Encoding
+ * and Upgrade are left to it: it frames the messages and handles upgrades itself.
+ */
+const REQUEST_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer']
+const RESPONSE_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'proxy-authenticate', 'trailer']
 
 function connectionTokens(value: string | string[] | undefined): string[] {
   if (value === undefined) return []

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { RequestContext } from '../context.js'
 import type { GatewayError } from '../errors.js'
-import { HOP_BY_HOP } from '../policy/headers.js'
+import { stripHopByHop } from '../policy/headers.js'
 import type { CacheStatus } from '../status.js'
 import type { Forwarded } from './deliver.js'
 import { cacheStatusMember } from './deliver.js'
@@ -62,11 +62,8 @@ export function streamToClient(
   ctx.cacheStatus = cacheStatus
   const { res } = ctx
   const out: string[] = []
-  const connection = headers.connection
-  const named = typeof connection === 'string' ? connection.toLowerCase().split(',').map((s) => s.trim()) : []
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.includes(name) || name === 'x-cache-status') continue
-    if (name === 'cache-status') continue
+  for (const [name, value] of Object.entries(stripHopByHop(headers))) {
+    if (name === 'x-cache-status' || name === 'cache-status') continue
     if (Array.isArray(value)) for (const v of value) out.push(name, v)
     else out.push(name, value)
   }

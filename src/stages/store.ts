@@ -95,6 +95,8 @@ export function buildEntry(
   // request stale-if-error, and to tell EXPIRED from MISS.
   const retainUntil = staleAt + route.retainStaleMs
   const headers = storedHeaders.filter(([name]) => name !== 'content-length' && !(name === 'set-cookie' && route.setCookie === 'strip'))
+  // RFC 9110 §6.6.1: a recipient with a clock that caches a response without Date adds one.
+  if (!headers.some(([name]) => name === 'date')) headers.push(['date', new Date(head.responseTime).toUTCString()])
   let size = body.length + 200
   for (const [name, value] of headers) size += name.length + value.length + 16
   return {
@@ -113,7 +115,7 @@ export function buildEntry(
     etag,
     lastModified,
     noCache: d.noCache === true,
-    noStale: d.mustRevalidate || d.proxyRevalidate || d.sMaxage !== undefined || d.noCache === true,
+    noStale: d.mustRevalidate || d.proxyRevalidate || d.sMaxage !== undefined,
     vary: storable.vary,
     varySignature: storable.vary.length > 0 ? varySignature(storable.vary, reqHeaders) : '',
     selector: key.selector,

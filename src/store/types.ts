@@ -29,7 +29,7 @@ export interface CacheEntry {
   readonly expiresAt: number
   readonly etag: string | undefined
   readonly lastModified: string | undefined
-  /** Response `no-cache`: stored, but validated with the origin before every use. */
+  /** Response `no-cache`: stored, but validated with the origin before every use (served stale only on errors, by an explicit stale-if-error). */
   readonly noCache: boolean
   /** must-revalidate / proxy-revalidate / s-maxage: never served stale, not even with max-stale or on errors. */
   readonly noStale: boolean

@@ -93,6 +93,17 @@ describe('request coalescing', () => {
     all.forEach((r, i) => expect(r.headers['set-cookie']).toBe(`sid=${i}`))
   })
 
+  it('a request that says no-store does not make the key skip coalescing for others', async () => {
+    origin.on('/nsr', { headers: { 'cache-control': 'max-age=60' }, body: 'n' })
+    await get('/nsr', { headers: { 'cache-control': 'no-store' } })
+    const open = origin.closeGate()
+    const responses = crowd(5, '/nsr')
+    await queued(() => origin.held === 1 && totalFollowers() === 4)
+    open()
+    expect((await responses).every((r) => r.body === 'n')).toBe(true)
+    expect(origin.hitsOn('/nsr')).toBe(2)
+  })
+
   it('an origin failure is shared: waiters get the error, not a stampede', async () => {
     origin.on('/fail', { hangUp: true })
     const open = origin.closeGate()

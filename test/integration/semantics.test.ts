@@ -227,6 +227,45 @@ describe('what corral keeps to itself', () => {
   })
 })
 
+describe('stale-if-error details', () => {
+  it('a no-cache entry with its own stale-if-error answers an origin failure', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    origin.on('/nc-sie', (_r, n) => (n === 1 ? { headers: { 'cache-control': 'no-cache, stale-if-error=60', etag: '"n"' }, body: 'kept' } : { status: 503 }))
+    await get('/nc-sie')
+    later(1_000)
+    expect(await get('/nc-sie')).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'kept' })
+  })
+
+  it('only 500, 502, 503 and 504 count as errors (RFC 5861 §4)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    origin.on('/sie-501', (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=1, stale-if-error=60' }, body: 'kept' } : { status: 501, body: 'nope' }))
+    await get('/sie-501')
+    later(2_000)
+    expect(await get('/sie-501')).toMatchObject({ status: 501, body: 'nope' })
+  })
+})
+
+describe('pass-through keeps corral\'s word', () => {
+  it('the origin\'s X-Cache-Status does not replace corral\'s, its Cache-Status comes first, and Via is sent', async () => {
+    origin.on('/post-through', { status: 200, headers: { 'x-cache-status': 'HIT', 'cache-status': 'app; hit' }, body: 'ok' })
+    const res = await get('/post-through', { method: 'POST', body: 'x' })
+    expect(res.headers['x-cache-status']).toBe('BYPASS')
+    expect(res.cacheStatusHeader).toBe('app; hit, corral; fwd=method; detail=method')
+    expect(origin.seen[0]?.headers.via).toBe('1.1 corral')
+  })
+})
+
+describe('ranges and HEAD', () => {
+  it('a HEAD with Range gets the full header section (range handling is for GET only)', async () => {
+    origin.on('/r/head', cacheable)
+    await get('/r/head')
+    const res = await get('/r/head', { method: 'HEAD', headers: { range: 'bytes=0-1' } })
+    expect(res.status).toBe(200)
+    expect(res.headers['content-range']).toBeUndefined()
+    expect(res.headers['content-length']).toBe('26')
+  })
+})
+
 describe('interim responses', () => {
   it('forwards 103 Early Hints to the client that caused the fetch', async () => {
     origin.on('/hints', { earlyHints: { link: '</app.css>; rel=preload; as=style' }, headers: { 'cache-control': 'max-age=60' }, body: 'page' })

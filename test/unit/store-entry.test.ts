@@ -53,10 +53,20 @@ describe('buildEntry', () => {
     expect(e.etag).toBe('"e"')
   })
 
-  it('must-revalidate and no-cache forbid stale serving', () => {
+  it('must-revalidate, proxy-revalidate and s-maxage forbid stale serving; no-cache asks for validation', () => {
     expect(entryFor({ 'cache-control': 'max-age=1, must-revalidate' }).noStale).toBe(true)
-    expect(entryFor({ 'cache-control': 'no-cache', etag: '"x"' })).toMatchObject({ noStale: true, noCache: true })
+    expect(entryFor({ 'cache-control': 'max-age=1, proxy-revalidate' }).noStale).toBe(true)
+    expect(entryFor({ 'cache-control': 's-maxage=1' }).noStale).toBe(true)
+    expect(entryFor({ 'cache-control': 'no-cache', etag: '"x"' })).toMatchObject({ noStale: false, noCache: true })
     expect(entryFor({ 'cache-control': 'max-age=1' }).noStale).toBe(false)
+  })
+
+  it('adds the Date it received the response at when the origin sent none (RFC 9110 §6.6.1)', () => {
+    const h: ResponseHead = { status: 200, headers: { 'cache-control': 'max-age=1' }, requestTime: T, responseTime: T + 5 }
+    const verdict = judge(h, {}, NO_DIRECTIVES, route())
+    if ('reason' in verdict) throw new Error(verdict.reason)
+    const e = buildEntry(key, h, verdict.storable, Buffer.from(''), {}, route())
+    expect(e.headers).toContainEqual(['date', new Date(T + 5).toUTCString()])
   })
 })
 
