@@ -381,7 +381,8 @@ function originRequestHeaders(ctx: RequestContext): Record<string, string | stri
   out['x-forwarded-for'] = prior === undefined ? client : `${String(prior)}, ${client}`
   out['x-forwarded-proto'] = 'http'
   out['x-forwarded-host'] = src.host ?? ctx.host
-  out.via = src.via === undefined ? '1.1 corral' : `${src.via}, 1.1 corral`
+  const via = `${ctx.req.httpVersion} corral`
+  out.via = src.via === undefined ? via : `${src.via}, ${via}`
   return out
 }
 

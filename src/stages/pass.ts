@@ -70,7 +70,8 @@ export class PassProxy {
     // (RFC 9110 §7.6.1) and add Via, which a gateway sends in every request it forwards (§7.6.3).
     for (const name of connectionTokens(req.headers.connection)) delete req.headers[name]
     for (const name of REQUEST_HOP_BY_HOP) delete req.headers[name]
-    req.headers.via = req.headers.via === undefined ? '1.1 corral' : `${req.headers.via}, 1.1 corral`
+    const via = `${req.httpVersion} corral`
+    req.headers.via = req.headers.via === undefined ? via : `${req.headers.via}, ${via}`
     const fwd = reason === 'METHOD' ? 'method' : 'bypass'
     res.setHeader('x-cache-status', 'BYPASS')
     res.setHeader('cache-status', `${CACHE_NAME}; fwd=${fwd}; detail=${reasonDetail(reason)}`)
