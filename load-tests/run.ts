@@ -1,0 +1,137 @@
+/**
+ * The load-test runner: `npm run loadtest -- <scenario|all> [options]`. Runs the scenarios one
+ * after another and prints one JSON line per scenario on stdout. Exits 1 when a scenario failed
+ * or one of its checks did (its line then has `problems`). Every child process it started is
+ * killed on the way out, also on errors, Ctrl-C and when the whole run overstays its time budget.
+ */
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { killAllChildren, type Options, type Scenario } from './lib.js'
+import { bypass } from './scenarios/bypass.js'
+import { direct } from './scenarios/direct.js'
+import { hit } from './scenarios/hit.js'
+import { missCoalesced } from './scenarios/miss-coalesced.js'
+import { staleUpdating } from './scenarios/stale-updating.js'
+
+const SCENARIOS: readonly Scenario[] = [direct, hit, missCoalesced, staleUpdating, bypass]
+
+/** Time allowed per scenario beyond its load: starting and stopping processes, probes. */
+const SLACK_PER_SCENARIO_S = 60
+
+function help(): string {
+  const width = Math.max(...SCENARIOS.map((s) => s.name.length))
+  const list = SCENARIOS.map((s) => `  ${s.name.padEnd(width)}  ${s.description}`).join('\n')
+  return `Usage: npm run loadtest -- <scenario|all> [options]
+
+Scenarios:
+${list}
+  ${'all'.padEnd(width)}  every scenario above, in this order
+
+Options:
+  --duration <s>       length of each measured run              [10]
+  --connections <n>    concurrent connections                   [50]
+  --warmup <s>         load before each measured run, not kept  [2]
+  --quiet-logs         run corral at log level warn (no access log) instead of info
+  --cpu-prof <dir>     run corral under node --cpu-prof, profiles written to <dir>
+  -h, --help           this text
+
+Prints one JSON line per scenario; see load-tests/README.md.
+`
+}
+
+function fail(message: string): never {
+  process.stderr.write(`loadtest: ${message}\n\n${help()}`)
+  process.exit(2)
+}
+
+function positiveNumber(value: string, flag: string, { allowZero = false, integer = false } = {}): number {
+  const n = Number(value)
+  const ok = Number.isFinite(n) && (allowZero ? n >= 0 : n > 0) && (!integer || Number.isInteger(n))
+  if (!ok) fail(`${flag}: expected ${integer ? 'a whole number' : 'a number'} ${allowZero ? '>= 0' : '> 0'}, got "${value}"`)
+  return n
+}
+
+function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Options } {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        duration: { type: 'string', default: '10' },
+        connections: { type: 'string', default: '50' },
+        warmup: { type: 'string', default: '2' },
+        'quiet-logs': { type: 'boolean', default: false },
+        'cpu-prof': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    })
+  } catch (err) {
+    fail((err as Error).message)
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    process.stdout.write(help())
+    process.exit(0)
+  }
+  if (positionals.length !== 1) fail('name one scenario, or all')
+  const name = positionals[0]!
+  const scenarios = name === 'all' ? SCENARIOS : SCENARIOS.filter((s) => s.name === name)
+  if (scenarios.length === 0) fail(`unknown scenario "${name}"`)
+
+  const cpuProfDir = values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof'])
+  if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true })
+  return {
+    scenarios,
+    options: {
+      durationS: positiveNumber(values.duration, '--duration'),
+      connections: positiveNumber(values.connections, '--connections', { integer: true }),
+      warmupS: positiveNumber(values.warmup, '--warmup', { allowZero: true }),
+      logLevel: values['quiet-logs'] ? 'warn' : 'info',
+      cpuProfDir,
+    },
+  }
+}
+
+async function main(): Promise<number> {
+  const { scenarios, options } = parse(process.argv.slice(2))
+
+  // Comparisons measure two setups, each warmed up and run.
+  const budgetS = scenarios.length * (2 * (options.warmupS + options.durationS) + SLACK_PER_SCENARIO_S)
+  setTimeout(() => {
+    process.stderr.write(`loadtest: still running after ${budgetS} s, giving up\n`)
+    process.exit(1)
+  }, budgetS * 1000).unref()
+
+  let exitCode = 0
+  for (const scenario of scenarios) {
+    try {
+      const line = await scenario.run(options)
+      process.stdout.write(`${JSON.stringify(line)}\n`)
+      if (line.problems !== undefined) exitCode = 1
+    } catch (err) {
+      process.stderr.write(`loadtest ${scenario.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+      exitCode = 1
+    }
+  }
+  return exitCode
+}
+
+process.on('exit', killAllChildren)
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`loadtest: ${signal}, stopping\n`)
+    process.exit(code)
+  })
+}
+
+main()
+  .then((code) => process.exit(code))
+  .catch((err: unknown) => {
+    process.stderr.write(`loadtest: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exit(1)
+  })
