@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, describeConfig, loadConfigFile, quickConfig, type Overrides } from './config/index.js'
 import type { Config, LogLevel } from './config/types.js'
 import { startGateway } from './gateway.js'
+import { flushLogs } from './log.js'
 
 const HELP = `corral — a caching reverse proxy for HTTP APIs
 
@@ -120,18 +121,21 @@ async function main(argv: string[]): Promise<void> {
   const gateway = await startGateway(config)
   let stopping = false
   const stop = (signal: string): void => {
-    if (stopping) {
-      process.exit(1)
-    }
+    if (stopping) exit(1)
     stopping = true
     gateway.runtime.log.root.info({ signal }, 'signal received')
     gateway
       .close()
-      .then(() => process.exit(0))
-      .catch(() => process.exit(1))
+      .then(() => exit(0))
+      .catch(() => exit(1))
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+}
+
+function exit(code: number): never {
+  flushLogs()
+  process.exit(code)
 }
 
 async function loadOrExit(load: () => Promise<Config>): Promise<Config> {

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream'
 import type { Config } from './config/types.js'
 import { HitForMiss, SingleFlight } from './coalesce/single-flight.js'
 import { GatewayError } from './errors.js'
-import { createLogger, GatewayLog, type Logger } from './log.js'
+import { createLogger, GatewayLog, jsonStdout, type Logger } from './log.js'
 import { OriginClient } from './origin/client.js'
 import { handle } from './pipeline.js'
 import type { Runtime } from './runtime.js'
@@ -45,7 +45,8 @@ const CLIENT_ERROR_TEXT: Record<number, string> = {
 }
 
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
-  const log = new GatewayLog(options.logger ?? createLogger(config.log), config.log.access)
+  const root = options.logger ?? createLogger(config.log)
+  const log = new GatewayLog(root, config.log.access, options.logger === undefined ? jsonStdout(root) : undefined)
   // The pass stage invalidates through the runtime it is part of.
   const onUnsafeResponse: UnsafeResponseHook = (ctx, status, headers) => invalidateAfter(rt, ctx, status, headers)
   const rt: Runtime = {
@@ -62,23 +63,41 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   let inFlight = 0
   let drained: (() => void) | undefined
 
+  const finished = (ctx: RequestContext): void => {
+    inFlight--
+    if (log.accessEnabled) logAccess(log, ctx)
+    if (inFlight === 0 && drained !== undefined) drained()
+  }
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++
     const ctx = receive(req, res)
-    res.once('close', () => {
-      inFlight--
-      if (typeof ctx === 'object' && !(ctx instanceof GatewayError) && log.accessEnabled) logAccess(log, ctx)
-      if (inFlight === 0 && drained !== undefined) drained()
-    })
     if (ctx instanceof GatewayError) {
+      res.once('close', () => {
+        inFlight--
+        if (inFlight === 0 && drained !== undefined) drained()
+      })
       res.writeHead(ctx.status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' })
       res.end(`${ctx.status} Bad Request: ${ctx.message} (${ctx.code})\n`)
       return
     }
-    handle(rt, ctx).catch((err: unknown) => {
+    const failed = (err: unknown): void => {
       log.internalError(err, { reqId: ctx.reqId })
       respondError(ctx, new GatewayError('CORRAL_ERR_ORIGIN_BAD_RESPONSE', 'internal error', { cause: err }))
-    })
+    }
+    let pending: void | Promise<void> = undefined
+    try {
+      pending = handle(rt, ctx)
+    } catch (err) {
+      failed(err)
+    }
+    // A hit is answered before handle() returns: account for it now rather than through a
+    // 'close' listener on every response. Anything still under way is accounted for on close.
+    if (pending === undefined && res.writableEnded) finished(ctx)
+    else {
+      res.once('close', () => finished(ctx))
+      pending?.catch(failed)
+    }
   }
 
   const tunnels = new Set<Duplex>()
@@ -176,7 +195,7 @@ function logAccess(log: GatewayLog, ctx: RequestContext): void {
     lockWaitMs: round(ctx.lockWaitMs),
     originMs: round(ctx.originMs),
     totalMs: round(performance.now() - ctx.startedAt) ?? 0,
-    aborted: !res.writableFinished,
+    aborted: !res.writableEnded,
   })
 }
 

@@ -3,6 +3,7 @@
  * receive → route → key → lookup → decide → deliver | serve stale + refresh | revalidate | fetch → store → deliver,
  * or pass when the request may not use the cache.
  */
+import type { Route, RouteCache } from './config/types.js'
 import type { RequestContext } from './context.js'
 import { GatewayError } from './errors.js'
 import { parseRequestCacheControl } from './policy/cache-control.js'
@@ -10,12 +11,13 @@ import type { Runtime } from './runtime.js'
 import { decide, NO_DIRECTIVES } from './stages/decide.js'
 import { deliver } from './stages/deliver.js'
 import { fetchForClient, serveStaleAndRefresh } from './stages/fetch.js'
-import { cacheKey } from './stages/key.js'
-import { lookup } from './stages/lookup.js'
+import { cacheKey, type CacheKey } from './stages/key.js'
+import { lookup, type Lookup } from './stages/lookup.js'
 import { respondError } from './stages/respond.js'
 import { matchRoute, passReason } from './stages/route.js'
 
-export async function handle(rt: Runtime, ctx: RequestContext): Promise<void> {
+/** Synchronous as far as it can be: a memory hit is answered without a single promise. */
+export function handle(rt: Runtime, ctx: RequestContext): void | Promise<void> {
   const route = matchRoute(rt.config.routes, ctx.host, ctx.path, ctx.method)
   if (route === undefined) {
     respondError(ctx, new GatewayError('CORRAL_ERR_NO_ROUTE', `no route for ${ctx.method} ${ctx.host}${ctx.path}`), true)
@@ -35,10 +37,17 @@ export async function handle(rt: Runtime, ctx: RequestContext): Promise<void> {
   const key = cacheKey(ctx, route.cache.key)
   ctx.keyId = key.id
   const lookupStarted = performance.now()
-  const found = await lookup(rt.store, key, h)
+  const found = lookup(rt.store, key, h)
+  if (found instanceof Promise) return found.then((f) => serve(rt, ctx, route, key, f, lookupStarted))
+  return serve(rt, ctx, route, key, found, lookupStarted)
+}
+
+function serve(rt: Runtime, ctx: RequestContext, route: Route, key: CacheKey, found: Lookup, lookupStarted: number): void | Promise<void> {
   ctx.lookupMs = performance.now() - lookupStarted
   if (found.storeError !== undefined) ctx.reason = 'STORAGE_ERROR'
-
+  const rd = ctx.reqDirectives ?? NO_DIRECTIVES
+  const h = ctx.req.headers
+  const cache = route.cache as RouteCache
   const plan = decide(found.entry, rd, Date.now())
   switch (plan.kind) {
     case 'fresh':
@@ -50,7 +59,7 @@ export async function handle(rt: Runtime, ctx: RequestContext): Promise<void> {
     case 'revalidate': //                                                           REVALIDATED | EXPIRED
       return fetchForClient(rt, ctx, key, { stale: plan.entry, revalidate: true, byRequest: plan.byRequest, varyMiss: false, index: found.index })
     case 'fetch': //                                                                MISS | EXPIRED
-      if (h.range !== undefined && route.cache.rangeOnMiss === 'pass') return rt.proxy.web(ctx, route, 'PARTIAL')
+      if (h.range !== undefined && cache.rangeOnMiss === 'pass') return rt.proxy.web(ctx, route, 'PARTIAL')
       return fetchForClient(rt, ctx, key, {
         stale: plan.stale,
         revalidate: false,

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url'
 import { loadConfigFile, ConfigError } from '../config/index.js'
 import { startGateway } from '../gateway.js'
+import { flushLogs } from '../log.js'
 import { DEMO_PATHS, startDemoOrigin } from './origin.js'
 
 const configPath = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url))
@@ -24,7 +25,10 @@ async function main(): Promise<void> {
   )
   const stop = (): void => {
     origin.close()
-    void gateway.close().then(() => process.exit(0))
+    void gateway.close().then(() => {
+      flushLogs()
+      process.exit(0)
+    })
   }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)

@@ -37,8 +37,17 @@ export function keyFor(host: string, path: string, query: string, recipe: KeyRec
   return { key, id: hashId(key), selector }
 }
 
+/** Recent key → id results: a Map lookup is far cheaper than sha-256 on the hit path. */
+const recentIds = new Map<string, string>()
+const RECENT_IDS_MAX = 10_000
+
 export function hashId(text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 22)
+  let id = recentIds.get(text)
+  if (id !== undefined) return id
+  id = createHash('sha256').update(text).digest('base64url').slice(0, 22)
+  if (recentIds.size >= RECENT_IDS_MAX) recentIds.clear()
+  recentIds.set(text, id)
+  return id
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { varySignature } from '../policy/vary.js'
-import type { CacheEntry, CacheStore, VaryIndex } from '../store/types.js'
+import type { CacheEntry, CacheRecord, CacheStore, VaryIndex } from '../store/types.js'
 import type { CacheKey } from './key.js'
 import { variantId } from './key.js'
 
@@ -19,19 +19,35 @@ export interface Lookup {
 
 const MISS: Lookup = Object.freeze({ entry: undefined, index: undefined, varyMiss: false, storeError: undefined })
 
-export async function lookup(store: CacheStore, key: CacheKey, reqHeaders: IncomingHttpHeaders): Promise<Lookup> {
+/** Look up without a promise when the store can (memory), else with one. */
+export function lookup(store: CacheStore, key: CacheKey, reqHeaders: IncomingHttpHeaders): Lookup | Promise<Lookup> {
+  if (store.getSync === undefined) return lookupAsync(store, key, reqHeaders)
+  const record = store.getSync(key.id)
+  if (record?.kind !== 'vary') return primary(record, key)
+  return variant(record, store.getSync(variantIdFor(record, key, reqHeaders)))
+}
+
+async function lookupAsync(store: CacheStore, key: CacheKey, reqHeaders: IncomingHttpHeaders): Promise<Lookup> {
   try {
     const record = await store.get(key.id)
-    if (record === undefined) return MISS
-    if (record.kind === 'entry') {
-      if (record.selector !== key.selector) return MISS
-      return { entry: record, index: undefined, varyMiss: false, storeError: undefined }
-    }
-    const signature = record.vary.length === 0 ? '' : varySignature(record.vary, reqHeaders)
-    const variant = await store.get(variantId(key.id, record.generation, key.selector, signature))
-    if (variant?.kind === 'entry') return { entry: variant, index: record, varyMiss: false, storeError: undefined }
-    return { entry: undefined, index: record, varyMiss: true, storeError: undefined }
+    if (record?.kind !== 'vary') return primary(record, key)
+    return variant(record, await store.get(variantIdFor(record, key, reqHeaders)))
   } catch (err) {
     return { entry: undefined, index: undefined, varyMiss: false, storeError: err }
   }
+}
+
+function primary(record: CacheEntry | undefined, key: CacheKey): Lookup {
+  if (record === undefined || record.selector !== key.selector) return MISS
+  return { entry: record, index: undefined, varyMiss: false, storeError: undefined }
+}
+
+function variantIdFor(index: VaryIndex, key: CacheKey, reqHeaders: IncomingHttpHeaders): string {
+  const signature = index.vary.length === 0 ? '' : varySignature(index.vary, reqHeaders)
+  return variantId(key.id, index.generation, key.selector, signature)
+}
+
+function variant(index: VaryIndex, record: CacheRecord | undefined): Lookup {
+  if (record?.kind === 'entry') return { entry: record, index, varyMiss: false, storeError: undefined }
+  return { entry: undefined, index, varyMiss: true, storeError: undefined }
 }

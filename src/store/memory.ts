@@ -23,11 +23,10 @@ export class MemoryStore implements CacheStore {
   }
 
   get(id: string): Promise<CacheRecord | undefined> {
-    return Promise.resolve(this.getNow(id))
+    return Promise.resolve(this.getSync(id))
   }
 
-  /** Synchronous read for the hit path: saves a promise when the caller knows it talks to memory. */
-  getNow(id: string): CacheRecord | undefined {
+  getSync(id: string): CacheRecord | undefined {
     const record = this.lru.get(id)
     if (record === undefined) return undefined
     if (record.expiresAt <= Date.now()) {

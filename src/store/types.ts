@@ -65,6 +65,8 @@ export interface StoreStats {
 export interface CacheStore {
   readonly name: string
   get(id: string): Promise<CacheRecord | undefined>
+  /** Adapters that hold records in this process answer without a promise (the hit path uses it). */
+  getSync?(id: string): CacheRecord | undefined
   set(id: string, record: CacheRecord): Promise<void>
   delete(id: string): Promise<boolean>
   stats(): StoreStats

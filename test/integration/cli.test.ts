@@ -106,12 +106,18 @@ describe('corral CLI', () => {
     const { child, url, logs } = await serve([], { CORRAL_UPSTREAM: origin.url, CORRAL_PORT: '0', CORRAL_LOG_LEVEL: 'info' })
     try {
       await client(url)('/env?x=1')
-      await new Promise((r) => setTimeout(r, 100))
-      const line = logs()
-        .split('\n')
-        .find((l) => l.includes('"msg":"request"'))
-      expect(line).toBeDefined()
-      expect(JSON.parse(line!)).toMatchObject({ method: 'GET', path: '/env', status: 200, cacheStatus: 'MISS', route: 'default' })
+      await client(url)('/env?x=1', { headers: { 'x-request-id': 'say "hi"' } })
+      // Access lines are written in batches, within 100 ms.
+      let lines: string[] = []
+      for (let i = 0; i < 100 && lines.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 20))
+        lines = logs()
+          .split('\n')
+          .filter((l) => l.includes('"msg":"request"'))
+      }
+      expect(lines).toHaveLength(2)
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, method: 'GET', path: '/env', status: 200, cacheStatus: 'MISS', route: 'default' })
+      expect(JSON.parse(lines[1]!)).toMatchObject({ reqId: 'say "hi"', cacheStatus: 'HIT', aborted: false })
     } finally {
       child.kill('SIGTERM')
       await exited(child)
