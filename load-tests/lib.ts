@@ -17,6 +17,7 @@ import autocannon from 'autocannon'
 const REPO_DIR = fileURLToPath(new URL('..', import.meta.url))
 const CORRAL_CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 const ORIGIN_SCRIPT = fileURLToPath(new URL('./origin.ts', import.meta.url))
+const BARE_PROXY_SCRIPT = fileURLToPath(new URL('./bare-proxy.ts', import.meta.url))
 
 const READY_TIMEOUT_MS = 15_000
 const STOP_TIMEOUT_MS = 5_000
@@ -108,6 +109,12 @@ export class Servers {
     if (config.cacheControl !== undefined) args.push('--cache-control', config.cacheControl)
     if (config.delayMs !== undefined) args.push('--delay-ms', String(config.delayMs))
     return this.start('origin', args, port)
+  }
+
+  /** A bare http-proxy-3 in front of `upstream`: what a pass-through hop costs without corral. */
+  async bareProxy(upstream: string): Promise<Server> {
+    const port = await freePort()
+    return this.start('bare-proxy', ['--import', 'tsx', BARE_PROXY_SCRIPT, '--port', String(port), '--target', upstream], port)
   }
 
   /** corral from dist/cli.js in front of `upstream`, stdout (the access log) to /dev/null. */

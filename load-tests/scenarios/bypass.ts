@@ -1,6 +1,7 @@
 /**
  * bypass: POST requests, which corral never caches (BYPASS, reason METHOD), streamed through to
- * the origin, against the same POSTs sent to the origin directly: the pass-through overhead.
+ * the origin, against the same POSTs sent to the origin directly, and through a bare http-proxy-3
+ * (the cost of any Node proxy hop): the pass-through overhead.
  * Every request reaches the origin, so originHits should match the requests answered.
  */
 import {
@@ -44,11 +45,18 @@ async function run(options: Options): Promise<Report> {
     const figures = await measure(url, options, POST, [corral, origin])
     const hits = await hitsAfterRun()
 
+    const bare = await servers.bareProxy(origin.url)
+    const bareUrl = `${bare.url}/items/1`
+    await warmUp(bareUrl, options, POST)
+    const bareFigures = await measure(bareUrl, options, POST, [bare, origin])
+
     const extra = {
       logLevel: options.logLevel,
       baseline: baselineOf(baseline),
       ratioReqPerSec: ratio(figures.reqPerSec, baseline.reqPerSec),
       ratioP99: ratio(figures.p99Ms, baseline.p99Ms),
+      bareProxy: { reqPerSec: bareFigures.reqPerSec, p50Ms: bareFigures.p50Ms, p99Ms: bareFigures.p99Ms },
+      ratioToBareProxy: ratio(figures.reqPerSec, bareFigures.reqPerSec),
     }
     return report('bypass', options, figures, hits, extra, problems)
   } finally {
