@@ -1,9 +1,11 @@
 /** Start a real gateway on loopback for a test, and a small client that reports what came back. */
+import { afterAll, afterEach, beforeAll, vi } from 'vitest'
 import { request } from 'undici'
 import { pino } from 'pino'
 import { compileConfig } from '../../src/config/index.js'
 import type { Config } from '../../src/config/types.js'
 import { startGateway, type Gateway } from '../../src/gateway.js'
+import { Origin } from './origin.js'
 
 export interface Got {
   status: number
@@ -51,4 +53,54 @@ export function client(base: string) {
       age: typeof age === 'string' ? Number(age) : undefined,
     }
   }
+}
+
+export type Get = (path: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Got>
+
+export interface TestBed {
+  readonly origin: Origin
+  readonly gateway: Gateway
+  readonly get: Get
+}
+
+/**
+ * One origin and one gateway in front of it for a test file: started before its tests, closed
+ * after them; between tests the origin forgets its handlers and counts and the clock is real again.
+ * `extra(originUrl)` adds to the test config (routes, limits…).
+ */
+export function useGateway(extra: (originUrl: string) => Record<string, unknown> = () => ({})): TestBed {
+  let origin: Origin | undefined
+  let gateway: Gateway | undefined
+  let get: Get | undefined
+  beforeAll(async () => {
+    origin = await Origin.start()
+    gateway = await startTestGateway(testConfig(origin.url, extra(origin.url)))
+    get = client(gateway.urls[0]!)
+  })
+  afterAll(async () => {
+    await gateway?.close()
+    await origin?.close()
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+    origin?.reset()
+  })
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useGateway: used before its beforeAll ran')
+    return value
+  }
+  return {
+    get origin() {
+      return started(origin)
+    },
+    get gateway() {
+      return started(gateway)
+    },
+    get: (path, init) => started(get)(path, init),
+  }
+}
+
+/** Move the faked Date forward (tests fake only Date: vi.useFakeTimers({ toFake: ['Date'] })). */
+export function later(ms: number): void {
+  vi.setSystemTime(Date.now() + ms)
 }

@@ -1,136 +1,112 @@
 /** Transcripts of what gets stored and for how long, against a real origin over loopback. */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import type { Gateway } from '../../src/gateway.js'
-import { Origin } from '../helpers/origin.js'
-import { client, startTestGateway, testConfig, type Got } from '../helpers/gateway.js'
+import { describe, expect, it, vi } from 'vitest'
+import { later, useGateway } from '../helpers/gateway.js'
 
-let origin: Origin
-let gateway: Gateway
-let get: (path: string, init?: { method?: string; headers?: Record<string, string> }) => Promise<Got>
-
-beforeAll(async () => {
-  origin = await Origin.start()
-  gateway = await startTestGateway(
-    testConfig(origin.url, {
-      routes: [
-        { name: 'ttl', match: { path: '/ttl/' }, cache: { ttl: '10s', statusTtl: { 404: '5s', 503: '2s' } } },
-        { name: 'override', match: { path: '/override/' }, cache: { ttl: '30s', originCacheControl: 'override' } },
-        { name: 'default', cache: true },
-      ],
-    }),
-  )
-  get = client(gateway.urls[0]!)
-})
-afterAll(async () => {
-  await gateway.close()
-  await origin.close()
-})
-afterEach(() => {
-  vi.useRealTimers()
-  origin.reset()
-})
-
-function later(ms: number): void {
-  vi.setSystemTime(Date.now() + ms)
-}
+const t = useGateway(() => ({
+  routes: [
+    { name: 'ttl', match: { path: '/ttl/' }, cache: { ttl: '10s', statusTtl: { 404: '5s', 503: '2s' } } },
+    { name: 'override', match: { path: '/override/' }, cache: { ttl: '30s', originCacheControl: 'override' } },
+    { name: 'default', cache: true },
+  ],
+}))
 
 describe('freshness', () => {
   it('MISS, then HIT, then EXPIRED after max-age', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    origin.on('/a', (_r, n) => ({ headers: { 'cache-control': 'max-age=2' }, body: `v${n}` }))
-    expect(await get('/a')).toMatchObject({ status: 200, cacheStatus: 'MISS', body: 'v1' })
-    expect(await get('/a')).toMatchObject({ status: 200, cacheStatus: 'HIT', body: 'v1' })
+    t.origin.on('/a', (_r, n) => ({ headers: { 'cache-control': 'max-age=2' }, body: `v${n}` }))
+    expect(await t.get('/a')).toMatchObject({ status: 200, cacheStatus: 'MISS', body: 'v1' })
+    expect(await t.get('/a')).toMatchObject({ status: 200, cacheStatus: 'HIT', body: 'v1' })
     later(2_100)
-    expect(await get('/a')).toMatchObject({ cacheStatus: 'EXPIRED', body: 'v2' })
-    expect(await get('/a')).toMatchObject({ cacheStatus: 'HIT', body: 'v2' })
-    expect(origin.hitsOn('/a')).toBe(2)
+    expect(await t.get('/a')).toMatchObject({ cacheStatus: 'EXPIRED', body: 'v2' })
+    expect(await t.get('/a')).toMatchObject({ cacheStatus: 'HIT', body: 'v2' })
+    expect(t.origin.hitsOn('/a')).toBe(2)
   })
 
   it('s-maxage wins over max-age for a shared cache', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    origin.on('/s', (_r, n) => ({ headers: { 'cache-control': 'max-age=100, s-maxage=1' }, body: `v${n}` }))
-    await get('/s')
+    t.origin.on('/s', (_r, n) => ({ headers: { 'cache-control': 'max-age=100, s-maxage=1' }, body: `v${n}` }))
+    await t.get('/s')
     later(1_100)
-    expect(await get('/s')).toMatchObject({ cacheStatus: 'EXPIRED', body: 'v2' })
+    expect(await t.get('/s')).toMatchObject({ cacheStatus: 'EXPIRED', body: 'v2' })
   })
 
   it('Expires minus Date gives freshness when Cache-Control has none', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const now = Date.now()
-    origin.on('/expires', (_r, n) => ({
+    t.origin.on('/expires', (_r, n) => ({
       headers: { date: new Date(now).toUTCString(), expires: new Date(now + 5_000).toUTCString() },
       body: `v${n}`,
     }))
-    await get('/expires')
+    await t.get('/expires')
     later(3_000)
-    expect(await get('/expires')).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
+    expect(await t.get('/expires')).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
     later(3_000)
-    expect(await get('/expires')).toMatchObject({ cacheStatus: 'EXPIRED', body: 'v2' })
+    expect(await t.get('/expires')).toMatchObject({ cacheStatus: 'EXPIRED', body: 'v2' })
   })
 
   it('an invalid Expires means already stale', async () => {
-    origin.on('/bad-expires', (_r, n) => ({ headers: { expires: '0' }, body: `v${n}` }))
-    await get('/bad-expires')
-    expect(await get('/bad-expires')).toMatchObject({ body: 'v2' })
+    t.origin.on('/bad-expires', (_r, n) => ({ headers: { expires: '0' }, body: `v${n}` }))
+    await t.get('/bad-expires')
+    expect(await t.get('/bad-expires')).toMatchObject({ body: 'v2' })
   })
 
   it('sends Age, counting the Age the origin already reported', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    origin.on('/aged', { headers: { 'cache-control': 'max-age=100', age: '30' }, body: 'x' })
-    expect((await get('/aged')).age).toBe(30)
+    t.origin.on('/aged', { headers: { 'cache-control': 'max-age=100', age: '30' }, body: 'x' })
+    expect((await t.get('/aged')).age).toBe(30)
     later(5_000)
-    const hit = await get('/aged')
+    const hit = await t.get('/aged')
     expect(hit.cacheStatus).toBe('HIT')
     expect(hit.age).toBe(35)
   })
 
   it('an upstream Age beyond max-age makes the response stale on arrival', async () => {
-    origin.on('/old', (_r, n) => ({ headers: { 'cache-control': 'max-age=10', age: '20' }, body: `v${n}` }))
-    await get('/old')
-    expect(await get('/old')).toMatchObject({ body: 'v2' })
+    t.origin.on('/old', (_r, n) => ({ headers: { 'cache-control': 'max-age=10', age: '20' }, body: `v${n}` }))
+    await t.get('/old')
+    expect(await t.get('/old')).toMatchObject({ body: 'v2' })
   })
 
   it('no default TTL: a response without freshness information is not stored', async () => {
-    origin.on('/plain', (_r, n) => ({ body: `v${n}` }))
-    expect(await get('/plain')).toMatchObject({ cacheStatus: 'MISS', body: 'v1' })
-    expect(await get('/plain')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
+    t.origin.on('/plain', (_r, n) => ({ body: `v${n}` }))
+    expect(await t.get('/plain')).toMatchObject({ cacheStatus: 'MISS', body: 'v1' })
+    expect(await t.get('/plain')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
   })
 
   it('the route TTL applies only when the origin says nothing', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    origin.on('/ttl/quiet', (_r, n) => ({ body: `q${n}` }))
-    origin.on('/ttl/explicit', (_r, n) => ({ headers: { 'cache-control': 'max-age=1' }, body: `e${n}` }))
-    await get('/ttl/quiet')
-    await get('/ttl/explicit')
+    t.origin.on('/ttl/quiet', (_r, n) => ({ body: `q${n}` }))
+    t.origin.on('/ttl/explicit', (_r, n) => ({ headers: { 'cache-control': 'max-age=1' }, body: `e${n}` }))
+    await t.get('/ttl/quiet')
+    await t.get('/ttl/explicit')
     later(2_000)
-    expect(await get('/ttl/quiet')).toMatchObject({ cacheStatus: 'HIT', body: 'q1' })
-    expect(await get('/ttl/explicit')).toMatchObject({ cacheStatus: 'EXPIRED', body: 'e2' })
+    expect(await t.get('/ttl/quiet')).toMatchObject({ cacheStatus: 'HIT', body: 'q1' })
+    expect(await t.get('/ttl/explicit')).toMatchObject({ cacheStatus: 'EXPIRED', body: 'e2' })
   })
 
   it('per-status TTLs: 404 for 5s, 503 only because a rule says so', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    origin.on('/ttl/missing', (_r, n) => ({ status: 404, body: `nf${n}` }))
-    origin.on('/ttl/down', (_r, n) => ({ status: 503, body: `d${n}` }))
-    origin.on('/ttl/broken', (_r, n) => ({ status: 500, body: `b${n}` }))
-    await get('/ttl/missing')
-    await get('/ttl/down')
-    await get('/ttl/broken')
-    expect(await get('/ttl/missing')).toMatchObject({ status: 404, cacheStatus: 'HIT' })
-    expect(await get('/ttl/down')).toMatchObject({ status: 503, cacheStatus: 'HIT' })
-    expect(await get('/ttl/broken')).toMatchObject({ status: 500, cacheStatus: 'MISS', body: 'b2' })
+    t.origin.on('/ttl/missing', (_r, n) => ({ status: 404, body: `nf${n}` }))
+    t.origin.on('/ttl/down', (_r, n) => ({ status: 503, body: `d${n}` }))
+    t.origin.on('/ttl/broken', (_r, n) => ({ status: 500, body: `b${n}` }))
+    await t.get('/ttl/missing')
+    await t.get('/ttl/down')
+    await t.get('/ttl/broken')
+    expect(await t.get('/ttl/missing')).toMatchObject({ status: 404, cacheStatus: 'HIT' })
+    expect(await t.get('/ttl/down')).toMatchObject({ status: 503, cacheStatus: 'HIT' })
+    expect(await t.get('/ttl/broken')).toMatchObject({ status: 500, cacheStatus: 'MISS', body: 'b2' })
     later(5_100)
-    expect(await get('/ttl/missing')).toMatchObject({ cacheStatus: 'EXPIRED', body: 'nf2' })
+    expect(await t.get('/ttl/missing')).toMatchObject({ cacheStatus: 'EXPIRED', body: 'nf2' })
   })
 
   it('override: the route TTL replaces the origin max-age, but never stores no-store', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    origin.on('/override/short', (_r, n) => ({ headers: { 'cache-control': 'max-age=1' }, body: `o${n}` }))
-    origin.on('/override/secret', (_r, n) => ({ headers: { 'cache-control': 'no-store' }, body: `s${n}` }))
-    await get('/override/short')
-    await get('/override/secret')
+    t.origin.on('/override/short', (_r, n) => ({ headers: { 'cache-control': 'max-age=1' }, body: `o${n}` }))
+    t.origin.on('/override/secret', (_r, n) => ({ headers: { 'cache-control': 'no-store' }, body: `s${n}` }))
+    await t.get('/override/short')
+    await t.get('/override/secret')
     later(5_000)
-    expect(await get('/override/short')).toMatchObject({ cacheStatus: 'HIT', body: 'o1' })
-    expect(await get('/override/secret')).toMatchObject({ cacheStatus: 'MISS', body: 's2' })
+    expect(await t.get('/override/short')).toMatchObject({ cacheStatus: 'HIT', body: 'o1' })
+    expect(await t.get('/override/secret')).toMatchObject({ cacheStatus: 'MISS', body: 's2' })
   })
 })
 
@@ -141,69 +117,69 @@ describe('what is never stored', () => {
     ['Set-Cookie', { 'cache-control': 'max-age=60', 'set-cookie': 'sid=1' }],
     ['Vary: *', { 'cache-control': 'max-age=60', vary: '*' }],
   ])('%s', async (_name, headers) => {
-    origin.on('/never', (_r, n) => ({ headers, body: `v${n}` }))
-    expect(await get('/never')).toMatchObject({ cacheStatus: 'MISS', body: 'v1' })
-    expect(await get('/never')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
+    t.origin.on('/never', (_r, n) => ({ headers, body: `v${n}` }))
+    expect(await t.get('/never')).toMatchObject({ cacheStatus: 'MISS', body: 'v1' })
+    expect(await t.get('/never')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
   })
 
   it('a 5xx without a rule', async () => {
-    origin.on('/err', (_r, n) => ({ status: 500, headers: { 'cache-control': 'max-age=60' }, body: `v${n}` }))
-    await get('/err')
-    expect(await get('/err')).toMatchObject({ status: 500, body: 'v2' })
+    t.origin.on('/err', (_r, n) => ({ status: 500, headers: { 'cache-control': 'max-age=60' }, body: `v${n}` }))
+    await t.get('/err')
+    expect(await t.get('/err')).toMatchObject({ status: 500, body: 'v2' })
   })
 
   it('a request with Authorization, unless the response says public or s-maxage', async () => {
-    origin.on('/auth', (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `a${n}` }))
-    origin.on('/auth-public', (_r, n) => ({ headers: { 'cache-control': 'public, max-age=60' }, body: `p${n}` }))
+    t.origin.on('/auth', (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `a${n}` }))
+    t.origin.on('/auth-public', (_r, n) => ({ headers: { 'cache-control': 'public, max-age=60' }, body: `p${n}` }))
     const auth = { authorization: 'Bearer x' }
-    await get('/auth', { headers: auth })
-    expect(await get('/auth', { headers: auth })).toMatchObject({ cacheStatus: 'MISS', body: 'a2' })
-    await get('/auth-public', { headers: auth })
-    expect(await get('/auth-public')).toMatchObject({ cacheStatus: 'HIT', body: 'p1' })
+    await t.get('/auth', { headers: auth })
+    expect(await t.get('/auth', { headers: auth })).toMatchObject({ cacheStatus: 'MISS', body: 'a2' })
+    await t.get('/auth-public', { headers: auth })
+    expect(await t.get('/auth-public')).toMatchObject({ cacheStatus: 'HIT', body: 'p1' })
   })
 
   it('a request that says no-store', async () => {
-    origin.on('/req-no-store', (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `v${n}` }))
-    await get('/req-no-store', { headers: { 'cache-control': 'no-store' } })
-    expect(await get('/req-no-store')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
+    t.origin.on('/req-no-store', (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `v${n}` }))
+    await t.get('/req-no-store', { headers: { 'cache-control': 'no-store' } })
+    expect(await t.get('/req-no-store')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
   })
 })
 
 describe('variants and HEAD', () => {
   it('stores one variant per value of the Vary fields', async () => {
-    origin.on('/lang', (r) => ({
+    t.origin.on('/lang', (r) => ({
       headers: { 'cache-control': 'max-age=60', vary: 'Accept-Language' },
       body: `lang=${String(r.headers['accept-language'])}`,
     }))
-    expect(await get('/lang', { headers: { 'accept-language': 'fr' } })).toMatchObject({ cacheStatus: 'MISS', body: 'lang=fr' })
-    expect(await get('/lang', { headers: { 'accept-language': 'de' } })).toMatchObject({ cacheStatus: 'MISS', body: 'lang=de' })
-    const vm = await get('/lang', { headers: { 'accept-language': 'en' } })
+    expect(await t.get('/lang', { headers: { 'accept-language': 'fr' } })).toMatchObject({ cacheStatus: 'MISS', body: 'lang=fr' })
+    expect(await t.get('/lang', { headers: { 'accept-language': 'de' } })).toMatchObject({ cacheStatus: 'MISS', body: 'lang=de' })
+    const vm = await t.get('/lang', { headers: { 'accept-language': 'en' } })
     expect(vm.cacheStatusHeader).toContain('fwd=vary-miss')
-    expect(await get('/lang', { headers: { 'accept-language': 'fr' } })).toMatchObject({ cacheStatus: 'HIT', body: 'lang=fr' })
-    expect(await get('/lang', { headers: { 'accept-language': 'de' } })).toMatchObject({ cacheStatus: 'HIT', body: 'lang=de' })
-    expect(origin.hitsOn('/lang')).toBe(3)
+    expect(await t.get('/lang', { headers: { 'accept-language': 'fr' } })).toMatchObject({ cacheStatus: 'HIT', body: 'lang=fr' })
+    expect(await t.get('/lang', { headers: { 'accept-language': 'de' } })).toMatchObject({ cacheStatus: 'HIT', body: 'lang=de' })
+    expect(t.origin.hitsOn('/lang')).toBe(3)
   })
 
   it('answers HEAD from the GET entry, and fills the cache with a GET on a HEAD miss', async () => {
-    origin.on('/head', { headers: { 'cache-control': 'max-age=60', 'content-type': 'text/plain' }, body: 'hello' })
-    const head = await get('/head', { method: 'HEAD' })
+    t.origin.on('/head', { headers: { 'cache-control': 'max-age=60', 'content-type': 'text/plain' }, body: 'hello' })
+    const head = await t.get('/head', { method: 'HEAD' })
     expect(head).toMatchObject({ status: 200, cacheStatus: 'MISS', body: '' })
     expect(head.headers['content-length']).toBe('5')
-    expect(origin.seen.map((r) => r.method)).toEqual(['GET'])
-    expect(await get('/head')).toMatchObject({ cacheStatus: 'HIT', body: 'hello' })
-    expect(await get('/head', { method: 'HEAD' })).toMatchObject({ cacheStatus: 'HIT', body: '' })
+    expect(t.origin.seen.map((r) => r.method)).toEqual(['GET'])
+    expect(await t.get('/head')).toMatchObject({ cacheStatus: 'HIT', body: 'hello' })
+    expect(await t.get('/head', { method: 'HEAD' })).toMatchObject({ cacheStatus: 'HIT', body: '' })
   })
 })
 
 describe('headers on the way out', () => {
   it('sends X-Cache-Status, Cache-Status and Age, never stores them, and drops hop-by-hop fields', async () => {
-    origin.on('/h', {
+    t.origin.on('/h', {
       headers: { 'cache-control': 'max-age=60', 'x-app': 'yes', connection: 'x-internal', 'x-internal': 'secret', 'proxy-authenticate': 'Basic' },
       body: 'h',
     })
-    const miss = await get('/h')
+    const miss = await t.get('/h')
     expect(miss.cacheStatusHeader).toMatch(/^corral; fwd=uri-miss; fwd-status=200; ttl=(59|60); stored$/)
-    const hit = await get('/h')
+    const hit = await t.get('/h')
     expect(hit.headers['x-app']).toBe('yes')
     expect(hit.headers['x-internal']).toBeUndefined()
     expect(hit.headers['proxy-authenticate']).toBeUndefined()
@@ -212,8 +188,8 @@ describe('headers on the way out', () => {
   })
 
   it('appends its Cache-Status member after the origin one (RFC 9211)', async () => {
-    origin.on('/cs', { headers: { 'cache-control': 'max-age=60', 'cache-status': 'upstream-cdn; hit' }, body: 'x' })
-    await get('/cs')
-    expect((await get('/cs')).cacheStatusHeader).toMatch(/^upstream-cdn; hit, corral; hit; ttl=/)
+    t.origin.on('/cs', { headers: { 'cache-control': 'max-age=60', 'cache-status': 'upstream-cdn; hit' }, body: 'x' })
+    await t.get('/cs')
+    expect((await t.get('/cs')).cacheStatusHeader).toMatch(/^upstream-cdn; hit, corral; hit; ttl=/)
   })
 })

@@ -1,89 +1,72 @@
 /** Keys, bypass, pass-through, WebSockets, large bodies and bad input. */
 import { connect } from 'node:net'
 import { request as httpRequest } from 'node:http'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { Gateway } from '../../src/gateway.js'
-import { Origin } from '../helpers/origin.js'
-import { client, startTestGateway, testConfig, type Got } from '../helpers/gateway.js'
+import { describe, expect, it } from 'vitest'
+import { useGateway } from '../helpers/gateway.js'
 
-let origin: Origin
-let gateway: Gateway
-let get: (path: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Got>
-
-beforeAll(async () => {
-  origin = await Origin.start()
-  gateway = await startTestGateway(
-    testConfig(origin.url, {
-      server: { maxHeaderSize: '8KiB', maxBodySize: '1KiB' },
-      store: { memory: { maxSize: '1MiB', maxObjectSize: '64KiB' } },
-      routes: [
-        { name: 'noquery', match: { path: '/noquery' }, cache: { key: { query: 'none' } } },
-        { name: 'only', match: { path: '/only' }, cache: { key: { query: { only: ['id'] } } } },
-        { name: 'ignore', match: { path: '/ignore' }, cache: { key: { query: { ignore: ['utm_source'] } } } },
-        { name: 'per-user', match: { path: '/per-user' }, cache: { key: { headers: ['x-tenant'], cookies: ['currency'] } } },
-        {
-          name: 'bypassable',
-          match: { path: '/bp' },
-          cache: { bypass: [{ header: 'x-debug' }, { cookie: 'admin', equals: 'true' }, { query: 'nocache', equals: '1' }] },
-        },
-        { name: 'small', match: { path: '/small/' }, cache: { maxObjectSize: '1KiB' } },
-        { name: 'off', match: { path: '/off' }, cache: false },
-        { name: 'default', cache: true },
-      ],
-    }),
-  )
-  get = client(gateway.urls[0]!)
-})
-afterAll(async () => {
-  await gateway.close()
-  await origin.close()
-})
-afterEach(() => origin.reset())
+const t = useGateway(() => ({
+  server: { maxHeaderSize: '8KiB', maxBodySize: '1KiB' },
+  store: { memory: { maxSize: '1MiB', maxObjectSize: '64KiB' } },
+  routes: [
+    { name: 'noquery', match: { path: '/noquery' }, cache: { key: { query: 'none' } } },
+    { name: 'only', match: { path: '/only' }, cache: { key: { query: { only: ['id'] } } } },
+    { name: 'ignore', match: { path: '/ignore' }, cache: { key: { query: { ignore: ['utm_source'] } } } },
+    { name: 'per-user', match: { path: '/per-user' }, cache: { key: { headers: ['x-tenant'], cookies: ['currency'] } } },
+    {
+      name: 'bypassable',
+      match: { path: '/bp' },
+      cache: { bypass: [{ header: 'x-debug' }, { cookie: 'admin', equals: 'true' }, { query: 'nocache', equals: '1' }] },
+    },
+    { name: 'small', match: { path: '/small/' }, cache: { maxObjectSize: '1KiB' } },
+    { name: 'off', match: { path: '/off' }, cache: false },
+    { name: 'default', cache: true },
+  ],
+}))
 
 const cacheable = (n: number) => ({ headers: { 'cache-control': 'max-age=60' }, body: `v${n}` })
 
 describe('cache keys', () => {
   it('sorts query parameters', async () => {
-    origin.otherwise((_r, n) => cacheable(n))
-    await get('/q?b=2&a=1')
-    expect(await get('/q?a=1&b=2')).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
-    expect(await get('/q?a=1&b=3')).toMatchObject({ cacheStatus: 'MISS' })
+    t.origin.otherwise((_r, n) => cacheable(n))
+    await t.get('/q?b=2&a=1')
+    expect(await t.get('/q?a=1&b=2')).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
+    expect(await t.get('/q?a=1&b=3')).toMatchObject({ cacheStatus: 'MISS' })
   })
 
   it('query: none, allow-list and ignore-list', async () => {
-    origin.otherwise((_r, n) => cacheable(n))
-    await get('/noquery?x=1')
-    expect(await get('/noquery?y=2')).toMatchObject({ cacheStatus: 'HIT' })
-    await get('/only?id=7&sort=asc')
-    expect(await get('/only?sort=desc&id=7')).toMatchObject({ cacheStatus: 'HIT' })
-    expect(await get('/only?id=8')).toMatchObject({ cacheStatus: 'MISS' })
-    await get('/ignore?id=1&utm_source=mail')
-    expect(await get('/ignore?id=1&utm_source=ads')).toMatchObject({ cacheStatus: 'HIT' })
-    expect(await get('/ignore?id=2&utm_source=mail')).toMatchObject({ cacheStatus: 'MISS' })
+    t.origin.otherwise((_r, n) => cacheable(n))
+    await t.get('/noquery?x=1')
+    expect(await t.get('/noquery?y=2')).toMatchObject({ cacheStatus: 'HIT' })
+    await t.get('/only?id=7&sort=asc')
+    expect(await t.get('/only?sort=desc&id=7')).toMatchObject({ cacheStatus: 'HIT' })
+    expect(await t.get('/only?id=8')).toMatchObject({ cacheStatus: 'MISS' })
+    await t.get('/ignore?id=1&utm_source=mail')
+    expect(await t.get('/ignore?id=1&utm_source=ads')).toMatchObject({ cacheStatus: 'HIT' })
+    expect(await t.get('/ignore?id=2&utm_source=mail')).toMatchObject({ cacheStatus: 'MISS' })
   })
 
   it('treats %-encoded unreserved characters as the characters', async () => {
-    origin.otherwise((_r, n) => cacheable(n))
-    await get('/enc/%7Euser')
-    expect(await get('/enc/~user')).toMatchObject({ cacheStatus: 'HIT' })
-    await get('/enc/a%2fb')
-    expect(await get('/enc/a%2Fb')).toMatchObject({ cacheStatus: 'HIT' })
-    expect(await get('/enc/a/b')).toMatchObject({ cacheStatus: 'MISS' })
+    t.origin.otherwise((_r, n) => cacheable(n))
+    await t.get('/enc/%7Euser')
+    expect(await t.get('/enc/~user')).toMatchObject({ cacheStatus: 'HIT' })
+    await t.get('/enc/a%2fb')
+    expect(await t.get('/enc/a%2Fb')).toMatchObject({ cacheStatus: 'HIT' })
+    expect(await t.get('/enc/a/b')).toMatchObject({ cacheStatus: 'MISS' })
   })
 
   it('adds the named headers and cookies to the key', async () => {
-    origin.otherwise((_r, n) => cacheable(n))
-    await get('/per-user', { headers: { 'x-tenant': 'a', cookie: 'currency=EUR; session=1' } })
-    expect(await get('/per-user', { headers: { 'x-tenant': 'a', cookie: 'session=2; currency=EUR' } })).toMatchObject({ cacheStatus: 'HIT' })
-    expect(await get('/per-user', { headers: { 'x-tenant': 'b', cookie: 'currency=EUR' } })).toMatchObject({ cacheStatus: 'MISS' })
-    expect(await get('/per-user', { headers: { 'x-tenant': 'a', cookie: 'currency=USD' } })).toMatchObject({ cacheStatus: 'MISS' })
+    t.origin.otherwise((_r, n) => cacheable(n))
+    await t.get('/per-user', { headers: { 'x-tenant': 'a', cookie: 'currency=EUR; session=1' } })
+    expect(await t.get('/per-user', { headers: { 'x-tenant': 'a', cookie: 'session=2; currency=EUR' } })).toMatchObject({ cacheStatus: 'HIT' })
+    expect(await t.get('/per-user', { headers: { 'x-tenant': 'b', cookie: 'currency=EUR' } })).toMatchObject({ cacheStatus: 'MISS' })
+    expect(await t.get('/per-user', { headers: { 'x-tenant': 'a', cookie: 'currency=USD' } })).toMatchObject({ cacheStatus: 'MISS' })
   })
 
   it('keys by host', async () => {
-    origin.otherwise((_r, n) => cacheable(n))
-    await get('/host', { headers: { host: 'a.example' } })
-    expect(await get('/host', { headers: { host: 'A.example' } })).toMatchObject({ cacheStatus: 'HIT' })
-    expect(await get('/host', { headers: { host: 'b.example' } })).toMatchObject({ cacheStatus: 'MISS' })
+    t.origin.otherwise((_r, n) => cacheable(n))
+    await t.get('/host', { headers: { host: 'a.example' } })
+    expect(await t.get('/host', { headers: { host: 'A.example' } })).toMatchObject({ cacheStatus: 'HIT' })
+    expect(await t.get('/host', { headers: { host: 'b.example' } })).toMatchObject({ cacheStatus: 'MISS' })
   })
 })
 
@@ -93,32 +76,32 @@ describe('bypass and pass-through', () => {
     ['a cookie', { headers: { cookie: 'admin=true' } }, '/bp/cookie', '/bp/cookie'],
     ['a query flag', {}, '/bp/query?nocache=1', '/bp/query'],
   ])('a bypass rule on %s skips the cache and does not store', async (_n, init, bypassed, plain) => {
-    origin.otherwise((_r, n) => cacheable(n))
-    const res = await get(bypassed, init)
+    t.origin.otherwise((_r, n) => cacheable(n))
+    const res = await t.get(bypassed, init)
     expect(res).toMatchObject({ cacheStatus: 'BYPASS', body: 'v1' })
     expect(res.cacheStatusHeader).toBe('corral; fwd=bypass; detail=bypass-rule')
-    expect(await get(plain)).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
-    expect(await get(plain)).toMatchObject({ cacheStatus: 'HIT', body: 'v2' })
+    expect(await t.get(plain)).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
+    expect(await t.get(plain)).toMatchObject({ cacheStatus: 'HIT', body: 'v2' })
   })
 
   it('a cookie with another value does not bypass', async () => {
-    origin.otherwise((_r, n) => cacheable(n))
-    await get('/bp', { headers: { cookie: 'admin=false' } })
-    expect(await get('/bp', { headers: { cookie: 'admin=false' } })).toMatchObject({ cacheStatus: 'HIT' })
+    t.origin.otherwise((_r, n) => cacheable(n))
+    await t.get('/bp', { headers: { cookie: 'admin=false' } })
+    expect(await t.get('/bp', { headers: { cookie: 'admin=false' } })).toMatchObject({ cacheStatus: 'HIT' })
   })
 
   it('a route with caching off passes everything', async () => {
-    origin.otherwise((_r, n) => cacheable(n))
-    await get('/off')
-    expect(await get('/off')).toMatchObject({ cacheStatus: 'BYPASS', body: 'v2' })
+    t.origin.otherwise((_r, n) => cacheable(n))
+    await t.get('/off')
+    expect(await t.get('/off')).toMatchObject({ cacheStatus: 'BYPASS', body: 'v2' })
   })
 
   it('POST goes to the origin with its body, X-Forwarded-* set and hop-by-hop fields removed both ways', async () => {
-    origin.on('/submit', (r) => ({ status: 201, headers: { 'x-got': r.body, connection: 'x-secret', 'x-secret': 's' }, body: 'created' }))
+    t.origin.on('/submit', (r) => ({ status: 201, headers: { 'x-got': r.body, connection: 'x-secret', 'x-secret': 's' }, body: 'created' }))
     // node's client, not undici: undici will not send a Connection header that names other fields
     const res = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
       const req = httpRequest(
-        `${gateway.urls[0]!}/submit`,
+        `${t.gateway.urls[0]!}/submit`,
         { method: 'POST', headers: { 'content-type': 'text/plain', connection: 'x-drop', 'x-drop': '1' } },
         (r) => {
           let body = ''
@@ -134,30 +117,30 @@ describe('bypass and pass-through', () => {
     expect(res.headers['cache-status']).toBe('corral; fwd=method; detail=method')
     expect(res.headers['x-got']).toBe('payload')
     expect(res.headers['x-secret']).toBeUndefined()
-    const seen = origin.seen[0]!
+    const seen = t.origin.seen[0]!
     expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1')
     expect(seen.headers['x-forwarded-proto']).toBe('http')
     expect(seen.headers['x-drop']).toBeUndefined()
   })
 
   it('cacheable requests carry X-Forwarded-* and Via to the origin, not the client conditionals', async () => {
-    origin.otherwise((_r, n) => cacheable(n))
-    await get('/fwd', { headers: { 'if-none-match': '"x"', 'x-forwarded-for': '10.0.0.1' } })
-    const seen = origin.seen[0]!
+    t.origin.otherwise((_r, n) => cacheable(n))
+    await t.get('/fwd', { headers: { 'if-none-match': '"x"', 'x-forwarded-for': '10.0.0.1' } })
+    const seen = t.origin.seen[0]!
     expect(seen.headers['x-forwarded-for']).toBe('10.0.0.1, 127.0.0.1')
     expect(seen.headers.via).toBe('1.1 corral')
     expect(seen.headers['if-none-match']).toBeUndefined()
   })
 
   it('a request body over the limit gets 413 and never reaches the origin', async () => {
-    const res = await get('/submit', { method: 'POST', body: 'x'.repeat(2048) })
+    const res = await t.get('/submit', { method: 'POST', body: 'x'.repeat(2048) })
     expect(res.status).toBe(413)
-    expect(origin.hits).toBe(0)
+    expect(t.origin.hits).toBe(0)
   })
 
   it('a chunked request body over the limit gets 413', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(`${gateway.urls[0]!}/submit`, { method: 'POST' }, (res) => {
+      const req = httpRequest(`${t.gateway.urls[0]!}/submit`, { method: 'POST' }, (res) => {
         res.resume()
         resolve(res.statusCode ?? 0)
       })
@@ -170,7 +153,7 @@ describe('bypass and pass-through', () => {
 
   it('proxies WebSocket upgrades', async () => {
     const reply = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(new URL(gateway.urls[0]!).port), '127.0.0.1', () => {
+      const socket = connect(Number(new URL(t.gateway.urls[0]!).port), '127.0.0.1', () => {
         socket.write('GET /ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')
       })
       let data = ''
@@ -191,32 +174,32 @@ describe('bypass and pass-through', () => {
 describe('large objects', () => {
   it('above the max object size: streamed through, not stored', async () => {
     const big = 'b'.repeat(4096)
-    origin.on('/small/big', { headers: { 'cache-control': 'max-age=60' }, body: big })
-    origin.on('/small/chunked', { headers: { 'cache-control': 'max-age=60' }, body: big, chunks: 8 })
-    const first = await get('/small/big')
+    t.origin.on('/small/big', { headers: { 'cache-control': 'max-age=60' }, body: big })
+    t.origin.on('/small/chunked', { headers: { 'cache-control': 'max-age=60' }, body: big, chunks: 8 })
+    const first = await t.get('/small/big')
     expect(first).toMatchObject({ cacheStatus: 'MISS', body: big })
     expect(first.cacheStatusHeader).toContain('detail=too-large')
-    expect(await get('/small/big')).toMatchObject({ cacheStatus: 'MISS', body: big })
-    expect(await get('/small/chunked')).toMatchObject({ cacheStatus: 'MISS', body: big })
-    expect(await get('/small/chunked')).toMatchObject({ cacheStatus: 'MISS', body: big })
-    expect(origin.hits).toBe(4)
+    expect(await t.get('/small/big')).toMatchObject({ cacheStatus: 'MISS', body: big })
+    expect(await t.get('/small/chunked')).toMatchObject({ cacheStatus: 'MISS', body: big })
+    expect(await t.get('/small/chunked')).toMatchObject({ cacheStatus: 'MISS', body: big })
+    expect(t.origin.hits).toBe(4)
   })
 
   it('the memory store stays within its byte budget', async () => {
-    origin.otherwise((_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: 'z'.repeat(50_000 + n) }))
-    for (let i = 0; i < 40; i++) await get(`/fill/${i}`)
-    const { bytes, entries } = gateway.runtime.store.stats()
+    t.origin.otherwise((_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: 'z'.repeat(50_000 + n) }))
+    for (let i = 0; i < 40; i++) await t.get(`/fill/${i}`)
+    const { bytes, entries } = t.gateway.runtime.store.stats()
     expect(bytes).toBeLessThanOrEqual(1024 * 1024)
     expect(entries).toBeLessThan(40)
-    expect(await get('/fill/39')).toMatchObject({ cacheStatus: 'HIT' })
-    expect(await get('/fill/0')).toMatchObject({ cacheStatus: 'MISS' })
+    expect(await t.get('/fill/39')).toMatchObject({ cacheStatus: 'HIT' })
+    expect(await t.get('/fill/0')).toMatchObject({ cacheStatus: 'MISS' })
   })
 })
 
 describe('bad input', () => {
   async function raw(text: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const socket = connect(Number(new URL(gateway.urls[0]!).port), '127.0.0.1', () => socket.write(text))
+      const socket = connect(Number(new URL(t.gateway.urls[0]!).port), '127.0.0.1', () => socket.write(text))
       let data = ''
       socket.on('data', (d: Buffer) => (data += d.toString()))
       socket.on('end', () => resolve(data))
@@ -236,7 +219,7 @@ describe('bad input', () => {
   it('both Content-Length and Transfer-Encoding (smuggling) gets 400', async () => {
     const res = await raw('POST /submit HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n')
     expect(res).toMatch(/^HTTP\/1\.1 400/)
-    expect(origin.hits).toBe(0)
+    expect(t.origin.hits).toBe(0)
   })
 
   it('headers over the limit get 431', async () => {

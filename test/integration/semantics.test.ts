@@ -1,64 +1,40 @@
 /** Ranges, targeted cache-control, heuristics, Set-Cookie policy, field-qualified directives, Early Hints. */
 import { request as httpRequest } from 'node:http'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import type { Gateway } from '../../src/gateway.js'
-import { Origin } from '../helpers/origin.js'
-import { client, startTestGateway, testConfig, type Got } from '../helpers/gateway.js'
-
-let origin: Origin
-let gateway: Gateway
-let get: (path: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Got>
+import { describe, expect, it, vi } from 'vitest'
+import { later, useGateway } from '../helpers/gateway.js'
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz'
 
-beforeAll(async () => {
-  origin = await Origin.start()
-  gateway = await startTestGateway(
-    testConfig(origin.url, {
-      store: { memory: { maxSize: '1MiB', maxObjectSize: '64KiB' } },
-      routes: [
-        { name: 'heuristic', match: { path: '/heuristic/' }, cache: { heuristic: '10%' } },
-        { name: 'strip', match: { path: '/strip/' }, cache: { setCookie: 'strip' } },
-        { name: 'targeted', match: { path: '/targeted/' }, cache: { targetedCacheControl: ['corral-cache-control', 'cdn-cache-control'] } },
-        { name: 'range-pass', match: { path: '/range-pass/' }, cache: { rangeOnMiss: 'pass' } },
-        { name: 'small', match: { path: '/small/' }, cache: { maxObjectSize: '16B' } },
-        { name: 'default', cache: true },
-      ],
-    }),
-  )
-  get = client(gateway.urls[0]!)
-})
-afterAll(async () => {
-  await gateway.close()
-  await origin.close()
-})
-afterEach(() => {
-  vi.useRealTimers()
-  origin.reset()
-})
-
-function later(ms: number): void {
-  vi.setSystemTime(Date.now() + ms)
-}
+const t = useGateway(() => ({
+  store: { memory: { maxSize: '1MiB', maxObjectSize: '64KiB' } },
+  routes: [
+    { name: 'heuristic', match: { path: '/heuristic/' }, cache: { heuristic: '10%' } },
+    { name: 'strip', match: { path: '/strip/' }, cache: { setCookie: 'strip' } },
+    { name: 'targeted', match: { path: '/targeted/' }, cache: { targetedCacheControl: ['corral-cache-control', 'cdn-cache-control'] } },
+    { name: 'range-pass', match: { path: '/range-pass/' }, cache: { rangeOnMiss: 'pass' } },
+    { name: 'small', match: { path: '/small/' }, cache: { maxObjectSize: '16B' } },
+    { name: 'default', cache: true },
+  ],
+}))
 
 const cacheable = { headers: { 'cache-control': 'max-age=60', 'content-type': 'text/plain', etag: '"abc"' }, body: ALPHABET }
 
 describe('byte ranges from the stored response (RFC 9110 §14)', () => {
   it('a single range: 206 with Content-Range, also on the miss that fills the cache', async () => {
-    origin.on('/r/single', cacheable)
-    const miss = await get('/r/single', { headers: { range: 'bytes=0-4' } })
+    t.origin.on('/r/single', cacheable)
+    const miss = await t.get('/r/single', { headers: { range: 'bytes=0-4' } })
     expect(miss).toMatchObject({ status: 206, cacheStatus: 'MISS', body: 'abcde' })
     expect(miss.headers['content-range']).toBe('bytes 0-4/26')
-    expect(origin.seen[0]?.headers.range).toBeUndefined()
-    const hit = await get('/r/single', { headers: { range: 'bytes=-3' } })
+    expect(t.origin.seen[0]?.headers.range).toBeUndefined()
+    const hit = await t.get('/r/single', { headers: { range: 'bytes=-3' } })
     expect(hit).toMatchObject({ status: 206, cacheStatus: 'HIT', body: 'xyz' })
     expect(hit.headers['content-range']).toBe('bytes 23-25/26')
   })
 
   it('several ranges: multipart/byteranges', async () => {
-    origin.on('/r/multi', cacheable)
-    await get('/r/multi')
-    const res = await get('/r/multi', { headers: { range: 'bytes=0-1, 24-' } })
+    t.origin.on('/r/multi', cacheable)
+    await t.get('/r/multi')
+    const res = await t.get('/r/multi', { headers: { range: 'bytes=0-1, 24-' } })
     expect(res.status).toBe(206)
     const type = String(res.headers['content-type'])
     expect(type).toMatch(/^multipart\/byteranges; boundary=/)
@@ -68,53 +44,53 @@ describe('byte ranges from the stored response (RFC 9110 §14)', () => {
   })
 
   it('an unsatisfiable range: 416 with the length', async () => {
-    origin.on('/r/416', cacheable)
-    await get('/r/416')
-    const res = await get('/r/416', { headers: { range: 'bytes=100-200' } })
+    t.origin.on('/r/416', cacheable)
+    await t.get('/r/416')
+    const res = await t.get('/r/416', { headers: { range: 'bytes=100-200' } })
     expect(res.status).toBe(416)
     expect(res.headers['content-range']).toBe('bytes */26')
   })
 
   it('If-Range: the range only when the strong ETag matches, else the whole object', async () => {
-    origin.on('/r/if-range', cacheable)
-    await get('/r/if-range')
-    expect(await get('/r/if-range', { headers: { range: 'bytes=0-0', 'if-range': '"abc"' } })).toMatchObject({ status: 206, body: 'a' })
-    expect(await get('/r/if-range', { headers: { range: 'bytes=0-0', 'if-range': '"old"' } })).toMatchObject({ status: 200, body: ALPHABET })
+    t.origin.on('/r/if-range', cacheable)
+    await t.get('/r/if-range')
+    expect(await t.get('/r/if-range', { headers: { range: 'bytes=0-0', 'if-range': '"abc"' } })).toMatchObject({ status: 206, body: 'a' })
+    expect(await t.get('/r/if-range', { headers: { range: 'bytes=0-0', 'if-range': '"old"' } })).toMatchObject({ status: 200, body: ALPHABET })
   })
 
   it('a range on a miss goes to the origin when the route says pass, or when the object is too large to store', async () => {
-    origin.on('/range-pass/x', (r) => ({ status: r.headers.range ? 206 : 200, headers: { 'content-range': 'bytes 0-1/26' }, body: 'ab' }))
-    expect(await get('/range-pass/x', { headers: { range: 'bytes=0-1' } })).toMatchObject({ status: 206, body: 'ab' })
-    expect(origin.seen[0]?.headers.range).toBe('bytes=0-1')
-    origin.on('/small/big', (r) =>
+    t.origin.on('/range-pass/x', (r) => ({ status: r.headers.range ? 206 : 200, headers: { 'content-range': 'bytes 0-1/26' }, body: 'ab' }))
+    expect(await t.get('/range-pass/x', { headers: { range: 'bytes=0-1' } })).toMatchObject({ status: 206, body: 'ab' })
+    expect(t.origin.seen[0]?.headers.range).toBe('bytes=0-1')
+    t.origin.on('/small/big', (r) =>
       r.headers.range ? { status: 206, headers: { 'content-range': 'bytes 0-1/26' }, body: 'ab' } : { ...cacheable, body: ALPHABET },
     )
-    expect(await get('/small/big', { headers: { range: 'bytes=0-1' } })).toMatchObject({ status: 206, body: 'ab' })
+    expect(await t.get('/small/big', { headers: { range: 'bytes=0-1' } })).toMatchObject({ status: 206, body: 'ab' })
   })
 })
 
 describe('targeted cache-control (RFC 9213)', () => {
   it('CDN-Cache-Control replaces Cache-Control for corral, and Cache-Control still goes to the client', async () => {
-    origin.on('/targeted/cdn', (_r, n) => ({ headers: { 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=60' }, body: `v${n}` }))
-    await get('/targeted/cdn')
-    const hit = await get('/targeted/cdn')
+    t.origin.on('/targeted/cdn', (_r, n) => ({ headers: { 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=60' }, body: `v${n}` }))
+    await t.get('/targeted/cdn')
+    const hit = await t.get('/targeted/cdn')
     expect(hit).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
     expect(hit.headers['cache-control']).toBe('no-store')
   })
 
   it('the first field of the route list wins, and a targeted no-store refuses what Cache-Control allows', async () => {
-    origin.on('/targeted/mine', (_r, n) => ({
+    t.origin.on('/targeted/mine', (_r, n) => ({
       headers: { 'cache-control': 'max-age=60', 'cdn-cache-control': 'max-age=60', 'corral-cache-control': 'no-store' },
       body: `v${n}`,
     }))
-    await get('/targeted/mine')
-    expect(await get('/targeted/mine')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
+    await t.get('/targeted/mine')
+    expect(await t.get('/targeted/mine')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
   })
 
   it('by default only CDN-Cache-Control is read', async () => {
-    origin.on('/plain-route', (_r, n) => ({ headers: { 'cache-control': 'max-age=60', 'corral-cache-control': 'no-store' }, body: `v${n}` }))
-    await get('/plain-route')
-    expect(await get('/plain-route')).toMatchObject({ cacheStatus: 'HIT' })
+    t.origin.on('/plain-route', (_r, n) => ({ headers: { 'cache-control': 'max-age=60', 'corral-cache-control': 'no-store' }, body: `v${n}` }))
+    await t.get('/plain-route')
+    expect(await t.get('/plain-route')).toMatchObject({ cacheStatus: 'HIT' })
   })
 })
 
@@ -123,36 +99,36 @@ describe('heuristic freshness (RFC 9111 §4.2.2)', () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const lastModified = new Date(Date.now() - 100_000).toUTCString()
     const reply = (_r: unknown, n: number) => ({ headers: { 'last-modified': lastModified }, body: `v${n}` })
-    origin.on('/heuristic/a', reply)
-    origin.on('/no-heuristic', reply)
-    await get('/heuristic/a')
-    await get('/no-heuristic')
+    t.origin.on('/heuristic/a', reply)
+    t.origin.on('/no-heuristic', reply)
+    await t.get('/heuristic/a')
+    await t.get('/no-heuristic')
     later(5_000)
-    expect(await get('/heuristic/a')).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
-    expect(await get('/no-heuristic')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
+    expect(await t.get('/heuristic/a')).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
+    expect(await t.get('/no-heuristic')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
     later(6_000)
-    expect((await get('/heuristic/a')).cacheStatus).not.toBe('HIT')
+    expect((await t.get('/heuristic/a')).cacheStatus).not.toBe('HIT')
   })
 })
 
 describe('Set-Cookie and field-qualified directives', () => {
   it('setCookie: strip stores the response without the cookie; only the requester gets it', async () => {
-    origin.on('/strip/page', (_r, n) => ({ headers: { 'cache-control': 'max-age=60', 'set-cookie': `sid=${n}` }, body: 'page' }))
-    const first = await get('/strip/page')
+    t.origin.on('/strip/page', (_r, n) => ({ headers: { 'cache-control': 'max-age=60', 'set-cookie': `sid=${n}` }, body: 'page' }))
+    const first = await t.get('/strip/page')
     expect(first.headers['set-cookie']).toBe('sid=1')
-    const hit = await get('/strip/page')
+    const hit = await t.get('/strip/page')
     expect(hit).toMatchObject({ cacheStatus: 'HIT', body: 'page' })
     expect(hit.headers['set-cookie']).toBeUndefined()
   })
 
   it('private="x-user" and no-cache="x-debug" store the response without those fields', async () => {
-    origin.on('/qualified', {
+    t.origin.on('/qualified', {
       headers: { 'cache-control': 'max-age=60, private="x-user", no-cache="x-debug"', 'x-user': 'alice', 'x-debug': 'on', 'x-kept': 'yes' },
       body: 'q',
     })
-    const miss = await get('/qualified')
+    const miss = await t.get('/qualified')
     expect(miss.headers['x-user']).toBe('alice')
-    const hit = await get('/qualified')
+    const hit = await t.get('/qualified')
     expect(hit).toMatchObject({ cacheStatus: 'HIT' })
     expect(hit.headers['x-user']).toBeUndefined()
     expect(hit.headers['x-debug']).toBeUndefined()
@@ -160,106 +136,106 @@ describe('Set-Cookie and field-qualified directives', () => {
   })
 
   it('a duplicated max-age with different values makes the response stale at once', async () => {
-    origin.on('/dup', (_r, n) => ({ headers: { 'cache-control': ['max-age=60', 'max-age=30'] }, body: `v${n}` }))
-    await get('/dup')
-    expect(await get('/dup')).toMatchObject({ body: 'v2' })
+    t.origin.on('/dup', (_r, n) => ({ headers: { 'cache-control': ['max-age=60', 'max-age=30'] }, body: `v${n}` }))
+    await t.get('/dup')
+    expect(await t.get('/dup')).toMatchObject({ body: 'v2' })
   })
 })
 
 describe('request directives never relax protections', () => {
   it('max-stale serves a stale entry, but never one that must revalidate', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    origin.on('/ms/ok', (_r, n) => ({ headers: { 'cache-control': 'max-age=1' }, body: `v${n}` }))
-    origin.on('/ms/mr', (_r, n) => ({ headers: { 'cache-control': 'max-age=1, must-revalidate' }, body: `v${n}` }))
-    await get('/ms/ok')
-    await get('/ms/mr')
+    t.origin.on('/ms/ok', (_r, n) => ({ headers: { 'cache-control': 'max-age=1' }, body: `v${n}` }))
+    t.origin.on('/ms/mr', (_r, n) => ({ headers: { 'cache-control': 'max-age=1, must-revalidate' }, body: `v${n}` }))
+    await t.get('/ms/ok')
+    await t.get('/ms/mr')
     later(3_000)
-    const stale = await get('/ms/ok', { headers: { 'cache-control': 'max-stale=10' } })
+    const stale = await t.get('/ms/ok', { headers: { 'cache-control': 'max-stale=10' } })
     expect(stale).toMatchObject({ cacheStatus: 'STALE', body: 'v1' })
     expect(stale.cacheStatusHeader).toMatch(/ttl=-[23]/)
-    expect(await get('/ms/mr', { headers: { 'cache-control': 'max-stale' } })).toMatchObject({ cacheStatus: 'EXPIRED', body: 'v2' })
+    expect(await t.get('/ms/mr', { headers: { 'cache-control': 'max-stale' } })).toMatchObject({ cacheStatus: 'EXPIRED', body: 'v2' })
   })
 
   it('a request stale-if-error lets a stale copy answer an origin failure', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    origin.on('/rsie', (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=1' }, body: 'good' } : { status: 503 }))
-    await get('/rsie')
+    t.origin.on('/rsie', (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=1' }, body: 'good' } : { status: 503 }))
+    await t.get('/rsie')
     later(5_000)
-    expect(await get('/rsie')).toMatchObject({ status: 503 })
-    expect(await get('/rsie', { headers: { 'cache-control': 'stale-if-error=60' } })).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'good' })
+    expect(await t.get('/rsie')).toMatchObject({ status: 503 })
+    expect(await t.get('/rsie', { headers: { 'cache-control': 'stale-if-error=60' } })).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'good' })
   })
 })
 
 describe('what corral keeps to itself', () => {
   it('an upstream X-Cache-Status is not stored; only corral\'s is sent', async () => {
-    origin.on('/upstream-cache', { headers: { 'cache-control': 'max-age=60', 'x-cache-status': 'MISS' }, body: 'x' })
-    await get('/upstream-cache')
-    const hit = await get('/upstream-cache')
+    t.origin.on('/upstream-cache', { headers: { 'cache-control': 'max-age=60', 'x-cache-status': 'MISS' }, body: 'x' })
+    await t.get('/upstream-cache')
+    const hit = await t.get('/upstream-cache')
     expect(hit.headers['x-cache-status']).toBe('HIT')
   })
 
   it('a Set-Cookie in a 304 reaches the requester but is not stored', async () => {
-    origin.on('/reval-cookie', (r) =>
+    t.origin.on('/reval-cookie', (r) =>
       r.headers['if-none-match'] === '"c"'
         ? { status: 304, headers: { etag: '"c"', 'cache-control': 'max-age=60', 'set-cookie': 'seen=1' } }
         : { headers: { etag: '"c"', 'cache-control': 'max-age=0' }, body: 'c' },
     )
-    await get('/reval-cookie')
-    const revalidated = await get('/reval-cookie')
+    await t.get('/reval-cookie')
+    const revalidated = await t.get('/reval-cookie')
     expect(revalidated).toMatchObject({ cacheStatus: 'REVALIDATED', body: 'c' })
     expect(revalidated.headers['set-cookie']).toBe('seen=1')
-    const hit = await get('/reval-cookie')
+    const hit = await t.get('/reval-cookie')
     expect(hit).toMatchObject({ cacheStatus: 'HIT' })
     expect(hit.headers['set-cookie']).toBeUndefined()
   })
 
   it('the set of Vary fields may change between responses', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    origin.on('/vary-change', (r, n) => ({
+    t.origin.on('/vary-change', (r, n) => ({
       headers: { 'cache-control': 'max-age=1', vary: n === 1 ? 'accept-language' : 'accept-encoding' },
       body: `v${n}:${String(r.headers['accept-encoding'])}`,
     }))
-    await get('/vary-change', { headers: { 'accept-language': 'fr', 'accept-encoding': 'gzip' } })
+    await t.get('/vary-change', { headers: { 'accept-language': 'fr', 'accept-encoding': 'gzip' } })
     later(2_000)
-    expect(await get('/vary-change', { headers: { 'accept-language': 'fr', 'accept-encoding': 'gzip' } })).toMatchObject({ body: 'v2:gzip' })
-    expect(await get('/vary-change', { headers: { 'accept-language': 'de', 'accept-encoding': 'gzip' } })).toMatchObject({ cacheStatus: 'HIT', body: 'v2:gzip' })
-    expect(await get('/vary-change', { headers: { 'accept-language': 'fr', 'accept-encoding': 'br' } })).toMatchObject({ cacheStatus: 'MISS', body: 'v3:br' })
+    expect(await t.get('/vary-change', { headers: { 'accept-language': 'fr', 'accept-encoding': 'gzip' } })).toMatchObject({ body: 'v2:gzip' })
+    expect(await t.get('/vary-change', { headers: { 'accept-language': 'de', 'accept-encoding': 'gzip' } })).toMatchObject({ cacheStatus: 'HIT', body: 'v2:gzip' })
+    expect(await t.get('/vary-change', { headers: { 'accept-language': 'fr', 'accept-encoding': 'br' } })).toMatchObject({ cacheStatus: 'MISS', body: 'v3:br' })
   })
 })
 
 describe('stale-if-error details', () => {
   it('a no-cache entry with its own stale-if-error answers an origin failure', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    origin.on('/nc-sie', (_r, n) => (n === 1 ? { headers: { 'cache-control': 'no-cache, stale-if-error=60', etag: '"n"' }, body: 'kept' } : { status: 503 }))
-    await get('/nc-sie')
+    t.origin.on('/nc-sie', (_r, n) => (n === 1 ? { headers: { 'cache-control': 'no-cache, stale-if-error=60', etag: '"n"' }, body: 'kept' } : { status: 503 }))
+    await t.get('/nc-sie')
     later(1_000)
-    expect(await get('/nc-sie')).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'kept' })
+    expect(await t.get('/nc-sie')).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'kept' })
   })
 
   it('only 500, 502, 503 and 504 count as errors (RFC 5861 §4)', async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    origin.on('/sie-501', (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=1, stale-if-error=60' }, body: 'kept' } : { status: 501, body: 'nope' }))
-    await get('/sie-501')
+    t.origin.on('/sie-501', (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=1, stale-if-error=60' }, body: 'kept' } : { status: 501, body: 'nope' }))
+    await t.get('/sie-501')
     later(2_000)
-    expect(await get('/sie-501')).toMatchObject({ status: 501, body: 'nope' })
+    expect(await t.get('/sie-501')).toMatchObject({ status: 501, body: 'nope' })
   })
 })
 
 describe('pass-through keeps corral\'s word', () => {
   it('the origin\'s X-Cache-Status does not replace corral\'s, its Cache-Status comes first, and Via is sent', async () => {
-    origin.on('/post-through', { status: 200, headers: { 'x-cache-status': 'HIT', 'cache-status': 'app; hit' }, body: 'ok' })
-    const res = await get('/post-through', { method: 'POST', body: 'x' })
+    t.origin.on('/post-through', { status: 200, headers: { 'x-cache-status': 'HIT', 'cache-status': 'app; hit' }, body: 'ok' })
+    const res = await t.get('/post-through', { method: 'POST', body: 'x' })
     expect(res.headers['x-cache-status']).toBe('BYPASS')
     expect(res.cacheStatusHeader).toBe('app; hit, corral; fwd=method; detail=method')
-    expect(origin.seen[0]?.headers.via).toBe('1.1 corral')
+    expect(t.origin.seen[0]?.headers.via).toBe('1.1 corral')
   })
 })
 
 describe('ranges and HEAD', () => {
   it('a HEAD with Range gets the full header section (range handling is for GET only)', async () => {
-    origin.on('/r/head', cacheable)
-    await get('/r/head')
-    const res = await get('/r/head', { method: 'HEAD', headers: { range: 'bytes=0-1' } })
+    t.origin.on('/r/head', cacheable)
+    await t.get('/r/head')
+    const res = await t.get('/r/head', { method: 'HEAD', headers: { range: 'bytes=0-1' } })
     expect(res.status).toBe(200)
     expect(res.headers['content-range']).toBeUndefined()
     expect(res.headers['content-length']).toBe('26')
@@ -268,10 +244,10 @@ describe('ranges and HEAD', () => {
 
 describe('interim responses', () => {
   it('forwards 103 Early Hints to the client that caused the fetch', async () => {
-    origin.on('/hints', { earlyHints: { link: '</app.css>; rel=preload; as=style' }, headers: { 'cache-control': 'max-age=60' }, body: 'page' })
+    t.origin.on('/hints', { earlyHints: { link: '</app.css>; rel=preload; as=style' }, headers: { 'cache-control': 'max-age=60' }, body: 'page' })
     const hints = await new Promise<string[]>((resolve, reject) => {
       const seen: string[] = []
-      const req = httpRequest(`${gateway.urls[0]!}/hints`, (res) => {
+      const req = httpRequest(`${t.gateway.urls[0]!}/hints`, (res) => {
         res.resume()
         res.on('end', () => resolve(seen))
       })
