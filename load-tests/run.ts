@@ -11,8 +11,7 @@ import { killAllChildren, type Options, type Scenario } from './lib.js'
 import { bypass } from './scenarios/bypass.js'
 import { direct } from './scenarios/direct.js'
 import { hit } from './scenarios/hit.js'
-import { missCoalesced } from './scenarios/miss-coalesced.js'
-import { staleUpdating } from './scenarios/stale-updating.js'
+import { missCoalesced, staleUpdating } from './scenarios/one-hot-key.js'
 
 const SCENARIOS: readonly Scenario[] = [direct, hit, missCoalesced, staleUpdating, bypass]
 
