@@ -63,6 +63,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   let inFlight = 0
   let drained: (() => void) | undefined
 
+  const failed = (ctx: RequestContext, err: unknown): void => {
+    log.internalError(err, { reqId: ctx.reqId })
+    respondError(ctx, new GatewayError('CORRAL_ERR_ORIGIN_BAD_RESPONSE', 'internal error', { cause: err }))
+  }
+
   const finished = (ctx: RequestContext): void => {
     inFlight--
     if (log.accessEnabled) logAccess(log, ctx)
@@ -81,22 +86,18 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       res.end(`${ctx.status} Bad Request: ${ctx.message} (${ctx.code})\n`)
       return
     }
-    const failed = (err: unknown): void => {
-      log.internalError(err, { reqId: ctx.reqId })
-      respondError(ctx, new GatewayError('CORRAL_ERR_ORIGIN_BAD_RESPONSE', 'internal error', { cause: err }))
-    }
     let pending: void | Promise<void> = undefined
     try {
       pending = handle(rt, ctx)
     } catch (err) {
-      failed(err)
+      failed(ctx, err)
     }
     // A hit is answered before handle() returns: account for it now rather than through a
     // 'close' listener on every response. Anything still under way is accounted for on close.
     if (pending === undefined && res.writableEnded) finished(ctx)
     else {
       res.once('close', () => finished(ctx))
-      pending?.catch(failed)
+      pending?.catch((err: unknown) => failed(ctx, err))
     }
   }
 
