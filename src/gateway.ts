@@ -65,7 +65,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   const failed = (ctx: RequestContext, err: unknown): void => {
     log.internalError(err, { reqId: ctx.reqId })
-    respondError(ctx, new GatewayError('CORRAL_ERR_ORIGIN_BAD_RESPONSE', 'internal error', { cause: err }))
+    respondError(ctx, new GatewayError('CORRAL_ERR_INTERNAL', 'internal error', { cause: err }))
   }
 
   const finished = (ctx: RequestContext): void => {

@@ -420,5 +420,5 @@ function readUpTo(body: Readable, limit: number): Promise<{ chunks: Buffer[]; co
 }
 
 function internalError(err: unknown): GatewayError {
-  return new GatewayError('CORRAL_ERR_ORIGIN_BAD_RESPONSE', 'internal error while fetching', { cause: err })
+  return new GatewayError('CORRAL_ERR_INTERNAL', 'internal error while fetching', { cause: err })
 }
