@@ -251,6 +251,28 @@ function lastModifiedMs(v: StoredValidators): number | undefined {
 }
 
 /**
+ * RFC 9111 §4.3.4: does a 304 answer for this stored response? A strong ETag in the 304 must
+ * match the stored one strongly, a weak one weakly; without an ETag, a Last-Modified must equal
+ * the stored one; a 304 with no validator at all is taken to answer the request it was sent for.
+ * When it does not match, the cache must not use it to update the entry.
+ */
+export function notModifiedMatches(stored: { etag?: string; lastModified?: string }, headers: HeaderMap): boolean {
+  const etag = single(headers.etag)
+  if (etag !== undefined) {
+    const tag = parseEntityTag(etag)
+    if (tag === undefined || stored.etag === undefined) return false
+    return tag.weak ? weakMatch(tag, stored.etag) : strongMatch(tag, stored.etag)
+  }
+  const lastModified = single(headers['last-modified'])
+  if (lastModified !== undefined) return stored.lastModified !== undefined && lastModified.trim() === stored.lastModified.trim()
+  return true
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+/**
  * The validators to ask the origin with (RFC 9111 §4.3.1): the stored ETag as If-None-Match
  * (MUST when there is one), and Last-Modified as If-Modified-Since (SHOULD when it is the only
  * validator, MAY alongside an ETag; sending both helps origins that only check dates). Values are

@@ -10,7 +10,7 @@ import type { Route, RouteCache } from '../config/types.js'
 import type { RequestContext } from '../context.js'
 import { GatewayError } from '../errors.js'
 import { toGatewayError, type OriginResponse } from '../origin/client.js'
-import { revalidationHeaders } from '../policy/conditional.js'
+import { notModifiedMatches, revalidationHeaders } from '../policy/conditional.js'
 import { HOP_BY_HOP } from '../policy/headers.js'
 import type { RequestDirectives } from '../policy/types.js'
 import { varySignature } from '../policy/vary.js'
@@ -199,6 +199,8 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
   try {
     if (response.status === 304 && input.revalidate && stale !== undefined) {
       response.body.resume()
+      // A 304 for another representation may not refresh this one: ask again, unconditionally.
+      if (!notModifiedMatches(stale, response.headers)) return await originFetch(rt, { ...input, revalidate: false }, ctx)
       const refreshed = refreshEntry(key, stale, response, input.reqHeaders, input.reqDirectives, cache)
       if ('reason' in refreshed) {
         await rt.store.delete(key.id).catch(() => false)

@@ -53,6 +53,18 @@ describe('revalidation with the origin', () => {
     expect(t.origin.seen[1]?.headers['if-none-match']).toBe('"v1"')
   })
 
+  it('a 304 carrying another strong ETag does not refresh the entry: the object is fetched again', async () => {
+    t.origin.on('/etag-moved', (r) =>
+      r.headers['if-none-match'] !== undefined
+        ? { status: 304, headers: { etag: '"other"' } }
+        : { headers: { etag: `"v${t.origin.hitsOn('/etag-moved')}"`, 'cache-control': 'max-age=0' }, body: `body-${t.origin.hitsOn('/etag-moved')}` },
+    )
+    await t.get('/etag-moved')
+    const res = await t.get('/etag-moved')
+    expect(res).toMatchObject({ cacheStatus: 'EXPIRED', body: 'body-3' })
+    expect(t.origin.seen.map((r) => r.headers['if-none-match'])).toEqual([undefined, '"v1"', undefined])
+  })
+
   it('a response with no-cache is stored but validated before every use', async () => {
     t.origin.on('/nc', (r) =>
       r.headers['if-none-match'] === '"n"' ? { status: 304, headers: { etag: '"n"' } } : { headers: { etag: '"n"', 'cache-control': 'no-cache' }, body: 'nc' },

@@ -7,6 +7,7 @@ import {
   strongMatch,
   weakMatch,
   type StoredValidators,
+  notModifiedMatches,
 } from '../../../src/policy/conditional.js'
 import type { HeaderMap } from '../../../src/policy/types.js'
 
@@ -107,5 +108,20 @@ describe('revalidationHeaders (RFC 9111 §4.3.1)', () => {
     ['none', {}, {}],
   ])('%s', (_name, v, expected) => {
     expect(revalidationHeaders(v)).toEqual(expected)
+  })
+})
+
+describe('notModifiedMatches (RFC 9111 §4.3.4)', () => {
+  it.each([
+    ['same strong ETag', { etag: '"a"' }, { etag: '"a"' }, true],
+    ['other strong ETag', { etag: '"a"' }, { etag: '"b"' }, false],
+    ['strong 304 ETag vs weak stored', { etag: 'W/"a"' }, { etag: '"a"' }, false],
+    ['weak 304 ETag matches weakly', { etag: '"a"' }, { etag: 'W/"a"' }, true],
+    ['ETag in the 304 but none stored', {}, { etag: '"a"' }, false],
+    ['same Last-Modified, no ETag', { lastModified: 'Wed, 21 Oct 2026 07:28:00 GMT' }, { 'last-modified': 'Wed, 21 Oct 2026 07:28:00 GMT' }, true],
+    ['other Last-Modified', { lastModified: 'Wed, 21 Oct 2026 07:28:00 GMT' }, { 'last-modified': 'Thu, 22 Oct 2026 07:28:00 GMT' }, false],
+    ['no validator in the 304', { etag: '"a"' }, {}, true],
+  ])('%s', (_name, stored, headers, expected) => {
+    expect(notModifiedMatches(stored, headers)).toBe(expected)
   })
 })
