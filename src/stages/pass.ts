@@ -42,7 +42,6 @@ export class PassProxy {
     this.proxy = createProxyServer({ xfwd: true, ws: true, changeOrigin: true })
     // Errors are handled per request (the callback below); this keeps an unhandled 'error' from crashing.
     this.proxy.on('error', () => undefined)
-    // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too, both ways.
     this.proxy.on('proxyReq', (proxyReq, _req, res) => {
       // 103 Early Hints go on to the client (node sends them only with a Link field).
       proxyReq.on('information', (info) => {
@@ -50,6 +49,7 @@ export class PassProxy {
       })
     })
     this.proxy.on('proxyRes', (proxyRes, req, res) => {
+      // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too.
       for (const name of connectionTokens(proxyRes.headers.connection)) delete proxyRes.headers[name]
       for (const name of RESPONSE_HOP_BY_HOP) delete proxyRes.headers[name]
       // http-proxy copies the origin's fields over ours: keep our X-Cache-Status, append our Cache-Status member.
@@ -105,7 +105,8 @@ export class PassProxy {
   }
 
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, upstream: Upstream): void {
-    this.proxy.ws(req, socket, head, { target: upstream.url.href, agent: this.agent }, () => socket.destroy())
+    const agent = upstream.url.protocol === 'https:' ? this.httpsAgent : this.agent
+    this.proxy.ws(req, socket, head, { target: upstream.url, agent }, () => socket.destroy())
   }
 
   close(): void {
