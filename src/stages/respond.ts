@@ -61,6 +61,11 @@ export function streamToClient(
 ): Promise<void> {
   ctx.cacheStatus = cacheStatus
   const { res } = ctx
+  if (res.destroyed) {
+    // The client is gone (it left while the origin was answering): free the origin connection.
+    discardBody(body)
+    return Promise.resolve()
+  }
   const out: string[] = []
   for (const [name, value] of Object.entries(stripHopByHop(headers))) {
     if (name === 'x-cache-status' || name === 'cache-status') continue

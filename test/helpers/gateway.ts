@@ -33,11 +33,15 @@ export async function startTestGateway(config: Config): Promise<Gateway> {
 }
 
 export function client(base: string) {
-  return async function get(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Got> {
+  return async function get(
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal } = {},
+  ): Promise<Got> {
     const res = await request(base + path, {
       method: (init.method ?? 'GET') as 'GET',
       headers: init.headers,
       body: init.body,
+      signal: init.signal,
     })
     const body = await res.body.text()
     const h = res.headers
@@ -55,7 +59,10 @@ export function client(base: string) {
   }
 }
 
-export type Get = (path: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Got>
+export type Get = (
+  path: string,
+  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<Got>
 
 export interface TestBed {
   readonly origin: Origin

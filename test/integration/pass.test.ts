@@ -2,7 +2,7 @@
 import { connect } from 'node:net'
 import { request as httpRequest } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { useGateway } from '../helpers/gateway.js'
+import { client, startTestGateway, testConfig, useGateway } from '../helpers/gateway.js'
 
 const t = useGateway(() => ({
   server: { maxHeaderSize: '8KiB', maxBodySize: '1KiB' },
@@ -228,5 +228,27 @@ describe('bad input', () => {
 
   it('a request target that is not a path gets 400', async () => {
     expect(await raw('GET foo HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/)
+  })
+})
+
+describe('clients that leave', () => {
+  it('a client that leaves before an unstorable answer arrives frees the origin connection', async () => {
+    // One origin connection: an origin body left unread would block every later request.
+    const single = await startTestGateway(testConfig(t.origin.url, { upstreams: { default: { url: t.origin.url, connections: 1, headersTimeout: '2s' } } }))
+    try {
+      const get = client(single.urls[0]!)
+      // Large enough that undici cannot buffer it all: unread, it would hold the connection.
+      t.origin.on('/gone', { delayMs: 150, headers: { 'cache-control': 'no-store' }, body: 'z'.repeat(4_000_000) })
+      const controller = new AbortController()
+      const request = get('/gone', { signal: controller.signal }).catch((err: unknown) => err)
+      await new Promise((r) => setTimeout(r, 50))
+      controller.abort()
+      await request
+      await new Promise((r) => setTimeout(r, 250))
+      const results = await Promise.all(Array.from({ length: 3 }, () => get('/gone')))
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200])
+    } finally {
+      await single.close()
+    }
   })
 })
