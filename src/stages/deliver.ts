@@ -83,9 +83,10 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
     deliverRange(ctx, entry, headers, cacheStatus)
     return
   }
-  headers.push('content-length', String(entry.body.length))
+  // RFC 9110 §8.6: no Content-Length (and no content) in a 204.
+  if (entry.status !== 204) headers.push('content-length', String(entry.body.length))
   res.writeHead(entry.status, headers)
-  if (ctx.method === 'HEAD') res.end()
+  if (ctx.method === 'HEAD' || entry.status === 204) res.end()
   else res.end(entry.body)
 }
 

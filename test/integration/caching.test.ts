@@ -172,6 +172,14 @@ describe('variants and HEAD', () => {
 })
 
 describe('headers on the way out', () => {
+  it('a stored 204 is served without Content-Length or content', async () => {
+    t.origin.on('/empty', { status: 204, headers: { 'cache-control': 'max-age=60', 'content-length': '0' } })
+    await t.get('/empty')
+    const hit = await t.get('/empty')
+    expect(hit).toMatchObject({ status: 204, cacheStatus: 'HIT', body: '' })
+    expect(hit.headers['content-length']).toBeUndefined()
+  })
+
   it('sends X-Cache-Status, Cache-Status and Age, never stores them, and drops hop-by-hop fields', async () => {
     t.origin.on('/h', {
       headers: { 'cache-control': 'max-age=60', 'x-app': 'yes', connection: 'x-internal', 'x-internal': 'secret', 'proxy-authenticate': 'Basic' },
