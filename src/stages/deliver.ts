@@ -65,7 +65,8 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
     h['if-match'] !== undefined ||
     h['if-unmodified-since'] !== undefined
   ) {
-    const verdict = evaluatePreconditions(h, entry, ctx.method)
+    // Without Last-Modified, If-Modified-Since is compared with the stored Date (RFC 9111 §4.3.2).
+    const verdict = evaluatePreconditions(h, { ...entry, date: storedField(entry, 'date') }, ctx.method)
     if (verdict === 'not-modified') {
       res.writeHead(304, notModifiedHeaders(headers))
       res.end()

@@ -9,6 +9,7 @@ import { parseResponseCacheControl } from '../policy/cache-control.js'
 import { correctedInitialAgeMs, freshnessFor, staleWindowsMs } from '../policy/freshness.js'
 import { mergeRevalidated, toStoredHeaders } from '../policy/headers.js'
 import { whyNotStorable } from '../policy/storable.js'
+import { targetedDirectives } from '../policy/targeted.js'
 import type { HeaderPairs, RequestDirectives, ResponseDirectives } from '../policy/types.js'
 import { parseVary, varySignature } from '../policy/vary.js'
 import { headerValue } from '../http.js'
@@ -37,7 +38,7 @@ export function judge(
   reqDirectives: RequestDirectives,
   route: RouteCache,
 ): { storable: Storable } | { reason: Reason } {
-  const targeted = targetedField(head.headers, route.targetedFields)
+  const targeted = targetedDirectives(head.headers, route.targetedFields)
   const directives = parseResponseCacheControl(targeted ?? head.headers['cache-control'])
   // RFC 9213 §2.2: a targeted field replaces Cache-Control and Expires for the caches it targets.
   const freshnessHeaders = targeted === undefined ? head.headers : { ...head.headers, expires: undefined }
@@ -56,15 +57,6 @@ export function judge(
   const vary = parseVary(head.headers)
   if (vary === '*') return { reason: 'VARY_STAR' }
   return { storable: { directives, lifetimeMs: freshness?.lifetimeMs ?? 0, vary } }
-}
-
-/** The first targeted cache-control field of the route's list that the response carries (RFC 9213). */
-function targetedField(headers: IncomingHttpHeaders, fields: readonly string[]): string | string[] | undefined {
-  for (const name of fields) {
-    const value = headers[name]
-    if (value !== undefined && value !== '') return value
-  }
-  return undefined
 }
 
 export function buildEntry(
