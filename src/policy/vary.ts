@@ -92,7 +92,32 @@ export function varySignature(names: readonly string[], reqHeaders: HeaderMap): 
  */
 export function normalizeFieldValue(name: string, value: string): string {
   const caseInsensitiveList = CASE_INSENSITIVE_LISTS.has(name)
-  return isCanonical(value, caseInsensitiveList) ? value : canonicalize(value, caseInsensitiveList)
+  const canonical = isCanonical(value, caseInsensitiveList) ? value : canonicalize(value, caseInsensitiveList)
+  return name === 'accept-language' ? byPreference(canonical) : canonical
+}
+
+/**
+ * RFC 9110 §12.4.2 / §12.5.4: in Accept-Language, preference is the q-value, not the order, so
+ * `en, de` and `de, en` ask for the same thing. Members are ordered by q-value (highest first),
+ * then by tag, and a `q=1` is dropped (it is the default). Other list fields keep their order.
+ */
+function byPreference(canonical: string): string {
+  if (!canonical.includes(',') && !canonical.includes(';')) return canonical
+  const members = canonical.split(', ').map((member) => {
+    const parts = member.split(';')
+    let q = 1
+    const kept = [parts[0] ?? '']
+    for (const param of parts.slice(1)) {
+      if (param.startsWith('q=')) {
+        const value = Number(param.slice(2))
+        q = Number.isFinite(value) ? value : 0
+      } else kept.push(param)
+    }
+    if (q !== 1) kept.push(`q=${q}`)
+    return { text: kept.join(';'), q }
+  })
+  members.sort((a, b) => b.q - a.q || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0))
+  return members.map((m) => m.text).join(', ')
 }
 
 const SP = 0x20

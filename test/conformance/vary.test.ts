@@ -121,8 +121,7 @@ describe('vary: optimal', () => {
     await t.cached('/vary-normalise-combine', { headers: lines({ foo: ['1', '2'] }) })
   })
 
-  // FAILS: corral keys Accept-Language variants on the field value as sent, so "de, en" misses the "en, de" variant and goes to the origin.
-  it.skip('vary-normalise-lang-order: Accept-Language order does not matter', async () => {
+  it('vary-normalise-lang-order: Accept-Language order does not matter', async () => {
     await setup('/vary-normalise-lang-order', 'Accept-Language', { 'accept-language': 'en, de' })
     await t.cached('/vary-normalise-lang-order', { headers: { 'accept-language': 'de, en' } })
   })

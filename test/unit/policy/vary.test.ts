@@ -67,3 +67,26 @@ describe('varySignature', () => {
     walk('', 5)
   })
 })
+
+describe('Accept-Language is compared by preference, not by order (RFC 9110 §12.4.2)', () => {
+  it.each([
+    ['en, de', 'de, en'],
+    ['en;q=0.5, de', 'de;q=1.0, EN; q=0.5'],
+    ['fr;q=0.8, en, de;q=0.8', 'en, de;q=0.8, fr;q=0.8'],
+  ])('%s ≡ %s', (a, b) => {
+    expect(varySignature(['accept-language'], { 'accept-language': a })).toBe(varySignature(['accept-language'], { 'accept-language': b }))
+  })
+
+  it.each([
+    ['en;q=0.5, de', 'en, de;q=0.5'],
+    ['en', 'en-us'],
+  ])('%s ≢ %s', (a, b) => {
+    expect(varySignature(['accept-language'], { 'accept-language': a })).not.toBe(varySignature(['accept-language'], { 'accept-language': b }))
+  })
+
+  it('other list fields keep their order', () => {
+    expect(varySignature(['accept-encoding'], { 'accept-encoding': 'gzip, br' })).not.toBe(
+      varySignature(['accept-encoding'], { 'accept-encoding': 'br, gzip' }),
+    )
+  })
+})
