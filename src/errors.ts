@@ -24,7 +24,3 @@ export class GatewayError extends Error {
     this.status = ERROR_STATUS[code]
   }
 }
-
-export function isGatewayError(err: unknown): err is GatewayError {
-  return err instanceof GatewayError
-}
