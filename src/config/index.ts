@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 
+import cacheControl from 'cache-control-parser'
 import { LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 
@@ -373,6 +374,7 @@ function buildRouteCache(cache: RouteCacheFile, store: MemoryStoreConfig): Route
     setCookie: cache.setCookie,
     targetedFields: cache.targetedCacheControl,
     rangeOnMiss: cache.rangeOnMiss,
+    clientCacheControl: cache.clientCacheControl === undefined ? undefined : cacheControl.stringify(cache.clientCacheControl),
   }
 }
 
@@ -456,6 +458,7 @@ function describeCache(cache: RouteCache | undefined): string {
   if (cache.setCookie !== 'refuse') parts.push(`setCookie=${cache.setCookie}`)
   if (cache.targetedFields.join(',') !== 'cdn-cache-control') parts.push(`targeted=${cache.targetedFields.join(',') || 'none'}`)
   if (cache.rangeOnMiss !== 'fetch') parts.push(`rangeOnMiss=${cache.rangeOnMiss}`)
+  if (cache.clientCacheControl !== undefined) parts.push(`clientCacheControl="${cache.clientCacheControl}"`)
   if (cache.bypass.length > 0) parts.push(`bypass=${cache.bypass.map(describeBypassRule).join(',')}`)
   return parts.join(' ')
 }

@@ -303,6 +303,35 @@ const bypassRuleSchema = z
     if (given.length !== 1) ctx.addIssue({ code: 'custom', message: 'expected exactly one of header, cookie or query' })
   })
 
+/** A duration sent to clients as delta-seconds: whole seconds only. */
+const wholeSeconds = durationSchema.refine((ms) => ms % 1000 === 0, 'expected whole seconds, like "30s"').transform((ms) => ms / 1000)
+
+/**
+ * The Cache-Control corral sends to clients on what it serves from its cache, keyed by the
+ * directive names themselves (the vocabulary of cache-control-parser, which writes the header).
+ */
+const clientCacheControlSchema = z
+  .strictObject({
+    public: z.boolean().optional(),
+    private: z.boolean().optional(),
+    'no-store': z.boolean().optional(),
+    'no-cache': z.boolean().optional(),
+    'must-revalidate': z.boolean().optional(),
+    'proxy-revalidate': z.boolean().optional(),
+    immutable: z.boolean().optional(),
+    'no-transform': z.boolean().optional(),
+    'max-age': wholeSeconds.optional(),
+    's-maxage': wholeSeconds.optional(),
+    'stale-while-revalidate': wholeSeconds.optional(),
+    'stale-if-error': wholeSeconds.optional(),
+  })
+  .superRefine((cc, ctx) => {
+    if (cc.public === true && cc.private === true) ctx.addIssue({ code: 'custom', message: 'public and private contradict each other' })
+    if (Object.values(cc).every((value) => value === undefined || value === false)) {
+      ctx.addIssue({ code: 'custom', message: 'expected at least one directive' })
+    }
+  })
+
 export const routeCacheSchema = z.strictObject({
   ttl: durationSchema.optional(),
   statusTtl: statusTtlSchema.prefault({}),
@@ -318,6 +347,7 @@ export const routeCacheSchema = z.strictObject({
   setCookie: z.enum(['refuse', 'strip']).default('refuse'),
   targetedCacheControl: z.array(nonEmptyString.transform((name) => name.toLowerCase())).prefault(['cdn-cache-control']),
   rangeOnMiss: z.enum(['fetch', 'pass']).default('fetch'),
+  clientCacheControl: clientCacheControlSchema.optional(),
 })
 
 /** `cache: false` → null (caching off); `cache: true` or no key → every default. */

@@ -95,6 +95,11 @@ export interface RouteCache {
   readonly targetedFields: readonly string[]
   /** A Range request on a miss: 'fetch' the whole object (then serve the range from it), or 'pass' the range to the origin. */
   readonly rangeOnMiss: 'fetch' | 'pass'
+  /**
+   * The Cache-Control field sent to clients in place of the origin's on responses served from or
+   * stored in the cache (the origin's Expires is dropped with it); undefined: the origin's fields.
+   */
+  readonly clientCacheControl: string | undefined
 }
 
 export interface PathMatcher {

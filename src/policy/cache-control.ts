@@ -1,10 +1,11 @@
 /**
  * Cache-Control parsing (RFC 9111 §5.2), request and response.
  *
- * A small hand-written tokenizer rather than `cache-control-parser`: that package splits on every
- * comma (so `no-cache="a, b"` and `ext="x, max-age=1"` break), turns field-qualified `no-cache` /
- * `private` into `true`, accepts `max-age=100a` via parseInt, keeps the last duplicate silently and
- * knows no request directives. Filling all of that around it would leave nothing of it in use.
+ * A small hand-written tokenizer, because reading is where `cache-control-parser` falls short of
+ * what a cache must see: it splits on every comma (so `no-cache="a, b"` and `ext="x, max-age=1"`
+ * break), turns field-qualified `no-cache` / `private` into `true`, accepts `max-age=100a` via
+ * parseInt, keeps the last duplicate silently and knows no request directives. Writing is where it
+ * does well: it serializes the route's `clientCacheControl` (config/index.ts).
  */
 import type { RequestDirectives, ResponseDirectives } from './types.js'
 

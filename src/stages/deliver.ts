@@ -22,19 +22,27 @@ export interface Forwarded {
 
 export const CACHE_NAME = 'corral'
 
-/** Stored headers flattened once per entry for writeHead; entries are immutable. */
-const flatHeaders = new WeakMap<CacheEntry, { fields: string[]; upstreamCacheStatus: string | undefined }>()
+interface Flat {
+  readonly fields: string[]
+  readonly upstreamCacheStatus: string | undefined
+  readonly clientCacheControl: string | undefined
+}
 
-function flatten(entry: CacheEntry): { fields: string[]; upstreamCacheStatus: string | undefined } {
+/** Stored headers flattened once per entry for writeHead; entries are immutable. */
+const flatHeaders = new WeakMap<CacheEntry, Flat>()
+
+/** With the route's `clientCacheControl`, clients get it in place of the origin's Cache-Control and Expires. */
+function flatten(entry: CacheEntry, clientCacheControl: string | undefined): Flat {
   let flat = flatHeaders.get(entry)
-  if (flat !== undefined) return flat
+  if (flat !== undefined && flat.clientCacheControl === clientCacheControl) return flat
   const fields: string[] = []
   let upstreamCacheStatus: string | undefined
   for (const [name, value] of entry.headers) {
     if (name === 'cache-status') upstreamCacheStatus = upstreamCacheStatus === undefined ? value : `${upstreamCacheStatus}, ${value}`
-    else fields.push(name, value)
+    else if (clientCacheControl === undefined || (name !== 'cache-control' && name !== 'expires')) fields.push(name, value)
   }
-  flat = { fields, upstreamCacheStatus }
+  if (clientCacheControl !== undefined) fields.push('cache-control', clientCacheControl)
+  flat = { fields, upstreamCacheStatus, clientCacheControl }
   flatHeaders.set(entry, flat)
   return flat
 }
@@ -44,7 +52,7 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
   ctx.cacheStatus = status
   const now = Date.now()
   const { req, res } = ctx
-  const { fields, upstreamCacheStatus } = flatten(entry)
+  const { fields, upstreamCacheStatus } = flatten(entry, ctx.route?.cache?.clientCacheControl)
   const ageS = Math.floor(currentAgeMs(entry.initialAgeMs, entry.responseTime, now) / 1000)
   const cacheStatus = cacheStatusMember(status, Math.floor((entry.staleAt - now) / 1000), fwd)
   const headers = fields.slice()

@@ -17,6 +17,7 @@ export function routeCache(over: Partial<RouteCache> = {}): RouteCache {
     setCookie: 'refuse',
     targetedFields: ['cdn-cache-control'],
     rangeOnMiss: 'fetch',
+    clientCacheControl: undefined,
     ...over,
   }
 }

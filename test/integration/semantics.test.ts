@@ -13,6 +13,7 @@ const t = useGateway(() => ({
     { name: 'targeted', match: { path: '/targeted/' }, cache: { targetedCacheControl: ['corral-cache-control', 'cdn-cache-control'] } },
     { name: 'range-pass', match: { path: '/range-pass/' }, cache: { rangeOnMiss: 'pass' } },
     { name: 'small', match: { path: '/small/' }, cache: { maxObjectSize: '16B' } },
+    { name: 'client-cc', match: { path: '/client-cc/' }, cache: { clientCacheControl: { public: true, 'max-age': '30s' } } },
     { name: 'default', cache: true },
   ],
 }))
@@ -256,5 +257,44 @@ describe('interim responses', () => {
       req.end()
     })
     expect(hints).toEqual(['103 </app.css>; rel=preload; as=style'])
+  })
+})
+
+describe('clientCacheControl: what clients are told', () => {
+  const origin = {
+    headers: { 'cache-control': 's-maxage=60, max-age=0', expires: 'Thu, 01 Jan 1970 00:00:00 GMT', etag: '"v1"' },
+    body: 'shared',
+  }
+
+  it('replaces the origin\'s Cache-Control and Expires on a miss, a hit and a 304, while the cache keeps obeying the origin', async () => {
+    t.origin.on('/client-cc/a', origin)
+    const miss = await t.get('/client-cc/a')
+    expect(miss).toMatchObject({ status: 200, cacheStatus: 'MISS', body: 'shared' })
+    expect(miss.headers['cache-control']).toBe('public, max-age=30')
+    expect(miss.headers.expires).toBeUndefined()
+    // s-maxage=60 still governs the stored copy: the next request is a hit, not a refetch.
+    const hit = await t.get('/client-cc/a')
+    expect(hit).toMatchObject({ status: 200, cacheStatus: 'HIT' })
+    expect(hit.headers['cache-control']).toBe('public, max-age=30')
+    const notModified = await t.get('/client-cc/a', { headers: { 'if-none-match': '"v1"' } })
+    expect(notModified.status).toBe(304)
+    expect(notModified.headers['cache-control']).toBe('public, max-age=30')
+    expect(t.origin.hitsOn('/client-cc/a')).toBe(1)
+  })
+
+  it('leaves responses corral does not store alone: a private answer keeps its own Cache-Control', async () => {
+    t.origin.on('/client-cc/private', { headers: { 'cache-control': 'private, max-age=60' }, body: 'mine' })
+    const res = await t.get('/client-cc/private')
+    expect(res.cacheStatus).toBe('MISS')
+    expect(res.headers['cache-control']).toBe('private, max-age=60')
+  })
+
+  it('other routes still pass the origin\'s fields on', async () => {
+    t.origin.on('/other-cc', origin)
+    await t.get('/other-cc')
+    const hit = await t.get('/other-cc')
+    expect(hit.cacheStatus).toBe('HIT')
+    expect(hit.headers['cache-control']).toBe('s-maxage=60, max-age=0')
+    expect(hit.headers.expires).toBe('Thu, 01 Jan 1970 00:00:00 GMT')
   })
 })

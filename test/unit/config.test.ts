@@ -90,6 +90,7 @@ describe('compileConfig: defaults', () => {
       setCookie: 'refuse',
       targetedFields: ['cdn-cache-control'],
       rangeOnMiss: 'fetch',
+      clientCacheControl: undefined,
     })
   })
 
@@ -195,6 +196,7 @@ describe('compileConfig: a full route', () => {
       setCookie: 'refuse',
       targetedFields: ['cdn-cache-control'],
       rangeOnMiss: 'fetch',
+      clientCacheControl: undefined,
     })
   })
 
@@ -563,6 +565,23 @@ describe('compileConfig: HTTP semantics options', () => {
     expect(describeConfig(config)).toContain('heuristic=10% setCookie=strip targeted=corral-cache-control rangeOnMiss=pass')
   })
 
+  it('writes clientCacheControl as a header once, at start-up, and shows it', () => {
+    const config = withCache({ clientCacheControl: { 'max-age': '1m', public: true, 'stale-while-revalidate': '30s', immutable: false } })
+    expect(config.routes[0]!.cache?.clientCacheControl).toBe('public, max-age=60, stale-while-revalidate=30')
+    expect(describeConfig(config)).toContain('clientCacheControl="public, max-age=60, stale-while-revalidate=30"')
+  })
+
+  it.each([
+    [{ clientCacheControl: { 'max-age': '1500ms' } }, 'routes[0].cache.clientCacheControl.max-age: expected whole seconds'],
+    [{ clientCacheControl: { 'max-age': 'soon' } }, 'routes[0].cache.clientCacheControl.max-age: expected a duration'],
+    [{ clientCacheControl: { maxAge: 60 } }, 'routes[0].cache.clientCacheControl.maxAge: unknown key'],
+    [{ clientCacheControl: { public: true, private: true } }, 'routes[0].cache.clientCacheControl: public and private contradict'],
+    [{ clientCacheControl: { public: false } }, 'routes[0].cache.clientCacheControl: expected at least one directive'],
+    [{ clientCacheControl: { 'no-store': 'yes' } }, 'routes[0].cache.clientCacheControl.no-store: expected true or false'],
+  ])('rejects clientCacheControl %o naming the field', (cache, message) => {
+    expect(() => withCache(cache)).toThrow(message)
+  })
+
   it.each([
     [{ setCookie: 'keep' }, 'routes[0].cache.setCookie: '],
     [{ rangeOnMiss: 'always' }, 'routes[0].cache.rangeOnMiss: '],
@@ -749,5 +768,6 @@ describe('shipped examples', () => {
     expect(new Set(config.routes.flatMap((route) => route.cache?.bypass.map((rule) => rule.kind) ?? []))).toEqual(
       new Set(['header', 'cookie', 'query']),
     )
+    expect(config.routes.find((route) => route.name === 'users')!.cache?.clientCacheControl).toBe('private, max-age=30')
   })
 })
