@@ -14,6 +14,7 @@ import { handle } from './pipeline.js'
 import type { Runtime } from './runtime.js'
 import type { FlightOutcome } from './stages/fetch.js'
 import { invalidateAfter } from './stages/invalidate.js'
+import { storePostResponse } from './stages/reuse-post.js'
 import { PassProxy, type UnsafeResponseHook } from './stages/pass.js'
 import { receive } from './stages/receive.js'
 import { respondError } from './stages/respond.js'
@@ -47,8 +48,11 @@ const CLIENT_ERROR_TEXT: Record<number, string> = {
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const root = options.logger ?? createLogger(config.log)
   const log = new GatewayLog(root, config.log.access, options.logger === undefined ? jsonStdout(root) : undefined)
-  // The pass stage invalidates through the runtime it is part of.
-  const onUnsafeResponse: UnsafeResponseHook = (ctx, status, headers) => invalidateAfter(rt, ctx, status, headers)
+  // The pass stage invalidates, and stores reusable POST responses, through the runtime it is part of.
+  const onUnsafeResponse: UnsafeResponseHook = (ctx, response) => {
+    invalidateAfter(rt, ctx, response.statusCode ?? 0, response.headers)
+    storePostResponse(rt, ctx, response)
+  }
   const rt: Runtime = {
     config,
     log,

@@ -7,7 +7,7 @@ import { Agent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import type { Duplex } from 'node:stream'
 import { Transform } from 'node:stream'
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import { createProxyServer } from 'http-proxy-3'
 import type { ProxyServer } from 'http-proxy-3'
 import type { Route, ServerLimits, Upstream } from '../config/types.js'
@@ -19,8 +19,8 @@ import { reasonDetail, CACHE_NAME } from './deliver.js'
 import { isUnsafe } from './invalidate.js'
 import { respondError } from './respond.js'
 
-/** Told of the origin's response head to an unsafe request, before the client sees it. */
-export type UnsafeResponseHook = (ctx: RequestContext, status: number, headers: IncomingHttpHeaders) => void
+/** Told of the origin's response to an unsafe request when its head arrives, before the client sees it. */
+export type UnsafeResponseHook = (ctx: RequestContext, response: IncomingMessage) => void
 
 /**
  * The context of an unsafe request, kept on the request itself for the proxyRes handler. (A
@@ -57,7 +57,7 @@ export class PassProxy {
       const upstream = proxyRes.headers['cache-status']
       if (upstream !== undefined) proxyRes.headers['cache-status'] = `${String(upstream)}, ${String(res.getHeader('cache-status'))}`
       const ctx = (req as UnsafeRequest)[UNSAFE]
-      if (ctx !== undefined) this.onUnsafeResponse(ctx, proxyRes.statusCode ?? 0, proxyRes.headers)
+      if (ctx !== undefined) this.onUnsafeResponse(ctx, proxyRes)
     })
   }
 

@@ -106,8 +106,7 @@ describe('authorization: optimal', () => {
 })
 
 describe('method: optimal', () => {
-  // FAILS: corral does not store POST responses (POST is passed through); the following GET goes to the origin.
-  it.skip('method-POST: a POST response with Content-Location naming its own URL and explicit freshness is reused for GET', async () => {
+  it('method-POST: a POST response with Content-Location naming its own URL and explicit freshness is reused for GET', async () => {
     const path = '/method-POST'
     t.origin.on(path, { headers: { expires: httpDate(30 * 86_400), 'content-location': path, date: httpDate(0) }, body: 'posted' })
     await t.send(path, { method: 'POST', body: '12345', headers: { 'content-type': 'text/plain' } })

@@ -1,10 +1,12 @@
-/** RFC 9111 §4.4: unsafe methods invalidate what is stored for their URI. */
+/** RFC 9111 §4.4: unsafe methods invalidate what is stored for their URI; RFC 9110 §9.3.3: a POST response may answer later GETs. */
 import { describe, expect, it } from 'vitest'
 import { useGateway } from '../helpers/gateway.js'
 
 const t = useGateway(() => ({
   routes: [
     { name: 'per-user', match: { path: '/carts/' }, cache: { key: { cookies: ['session'] } } },
+    { name: 'small', match: { path: '/small/' }, cache: { maxObjectSize: '16B' } },
+    { name: 'ttl', match: { path: '/ttl/' }, cache: { ttl: '1m' } },
     { name: 'default', cache: true },
   ],
 }))
@@ -52,5 +54,49 @@ describe('invalidation by unsafe methods', () => {
     await t.get('/items', { method: 'POST', body: 'x' })
     expect(await t.get('/items/new')).toMatchObject({ cacheStatus: 'MISS' })
     expect(await t.get('/items/new', { headers: { host: 'elsewhere.example' } })).toMatchObject({ cacheStatus: 'HIT' })
+  })
+})
+
+describe('a POST response reused for GET (RFC 9110 §9.3.3)', () => {
+  /** The origin answers POST with `post` (status 200 unless given) and GET with a numbered body. */
+  const postThen = (post: { status?: number; headers: Record<string, string>; body: string }) => (r: { method: string }, n: number) =>
+    r.method === 'POST' ? { status: 200, ...post } : { headers: { 'cache-control': 'max-age=60' }, body: `get ${n}` }
+
+  it('explicit freshness and Content-Location naming the POST\'s own URI: the next GET is a HIT with the POST\'s answer', async () => {
+    t.origin.on('/posts/own', postThen({ headers: { 'cache-control': 'max-age=60', 'content-location': '/posts/own' }, body: 'from post' }))
+    expect(await t.get('/posts/own', { method: 'POST', body: 'x' })).toMatchObject({ status: 200, cacheStatus: 'BYPASS', body: 'from post' })
+    expect(await t.get('/posts/own')).toMatchObject({ status: 200, cacheStatus: 'HIT', body: 'from post' })
+    expect(t.origin.seen.map((r) => r.method)).toEqual(['POST'])
+  })
+
+  it('an absolute Content-Location with the same URI counts too; the query is part of the URI', async () => {
+    const own = { 'cache-control': 'max-age=60', 'content-location': 'http://localhost/posts/q?a=1' }
+    t.origin.on('/posts/q', postThen({ headers: own, body: 'from post' }))
+    await t.get('/posts/q?a=1', { method: 'POST', body: 'x', headers: { host: 'localhost' } })
+    expect(await t.get('/posts/q?a=1', { headers: { host: 'localhost' } })).toMatchObject({ cacheStatus: 'HIT', body: 'from post' })
+    expect(await t.get('/posts/q?a=2', { headers: { host: 'localhost' } })).toMatchObject({ cacheStatus: 'MISS' })
+  })
+
+  it.each([
+    ['Content-Location names another URI', '/posts/a', { 'cache-control': 'max-age=60', 'content-location': '/posts/other' }, 200],
+    ['no Content-Location', '/posts/b', { 'cache-control': 'max-age=60' }, 200],
+    ['no explicit freshness (a route TTL does not count)', '/ttl/c', { 'content-location': '/ttl/c' }, 200],
+    ['private', '/posts/d', { 'cache-control': 'private, max-age=60', 'content-location': '/posts/d' }, 200],
+    ['a 201 (only 200 and 203 carry the resource\'s representation)', '/posts/e', { 'cache-control': 'max-age=60', 'content-location': '/posts/e' }, 201],
+    ['larger than the route\'s maxObjectSize', '/small/f', { 'cache-control': 'max-age=60', 'content-location': '/small/f' }, 200],
+  ])('not reused with %s', async (_what, path, headers, status) => {
+    t.origin.on(path, postThen({ status, headers, body: 'a post answer of 32 bytes, long.' }))
+    await t.get(path, { method: 'POST', body: 'x' })
+    expect(await t.get(path)).toMatchObject({ cacheStatus: 'MISS', body: 'get 2' })
+  })
+
+  it('a chunked answer longer than maxObjectSize is not stored either', async () => {
+    t.origin.on('/small/chunked', (r, n) =>
+      r.method === 'POST'
+        ? { headers: { 'cache-control': 'max-age=60', 'content-location': '/small/chunked' }, body: 'x'.repeat(64), chunks: 4 }
+        : { headers: { 'cache-control': 'max-age=60' }, body: `get ${n}` },
+    )
+    expect((await t.get('/small/chunked', { method: 'POST', body: 'x' })).body).toBe('x'.repeat(64))
+    expect(await t.get('/small/chunked')).toMatchObject({ cacheStatus: 'MISS', body: 'get 2' })
   })
 })
