@@ -20,7 +20,7 @@ import type { CacheEntry, VaryIndex } from '../store/types.js'
 import { canServeStaleOnError, NO_DIRECTIVES } from './decide.js'
 import { deliver, reasonDetail, type Forwarded } from './deliver.js'
 import type { CacheKey } from './key.js'
-import { discardBody, respondError, streamToClient } from './respond.js'
+import { discardBody, forwardInterim, respondError, streamToClient } from './respond.js'
 import { buildEntry, judge, refreshEntry, storeEntry } from './store.js'
 
 /** What a leader tells its followers. */
@@ -189,7 +189,7 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
       method: 'GET',
       path: input.url,
       headers,
-      onInfo: ctx === undefined ? undefined : (status, fields) => forwardEarlyHints(ctx, status, fields),
+      onInfo: ctx === undefined ? undefined : (status, fields) => forwardInterim(ctx.res, status, fields),
     })
   } catch (err) {
     return { kind: 'error', error: toGatewayError(err, route.upstream) }
@@ -284,13 +284,6 @@ function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetc
  * (node sends Early Hints only with a Link field, which is what they are for). Other interim
  * responses are the origin's business with this hop and stop here.
  */
-function forwardEarlyHints(ctx: RequestContext, status: number, fields: Record<string, string | string[]>): void {
-  if (status !== 103 || fields.link === undefined || ctx.res.headersSent) return
-  const hints: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(fields)) if (!HOP_BY_HOP.has(name)) hints[name] = value
-  ctx.res.writeEarlyHints(hints)
-}
-
 /**
  * The origin's fields that the stored entry leaves out on purpose (`private="…"`, `no-cache="…"`,
  * Set-Cookie under `setCookie: strip`): they belong to the requester, who gets them; followers

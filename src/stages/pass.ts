@@ -17,7 +17,7 @@ import type { GatewayLog } from '../log.js'
 import type { Reason } from '../status.js'
 import { reasonDetail, CACHE_NAME } from './deliver.js'
 import { isUnsafe } from './invalidate.js'
-import { respondError } from './respond.js'
+import { forwardInterim, respondError } from './respond.js'
 
 /** Told of the origin's response to an unsafe request when its head arrives, before the client sees it. */
 export type UnsafeResponseHook = (ctx: RequestContext, response: IncomingMessage) => void
@@ -43,10 +43,7 @@ export class PassProxy {
     // Errors are handled per request (the callback below); this keeps an unhandled 'error' from crashing.
     this.proxy.on('error', () => undefined)
     this.proxy.on('proxyReq', (proxyReq, _req, res) => {
-      // 103 Early Hints go on to the client (node sends them only with a Link field).
-      proxyReq.on('information', (info) => {
-        if (info.statusCode === 103 && info.headers.link !== undefined && !res.headersSent) res.writeEarlyHints({ link: info.headers.link })
-      })
+      proxyReq.on('information', (info) => forwardInterim(res, info.statusCode, info.headers))
     })
     this.proxy.on('proxyRes', (proxyRes, req, res) => {
       // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too.

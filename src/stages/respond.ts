@@ -1,15 +1,31 @@
 /**
- * Responses that do not come from a stored entry: error pages, and origin responses streamed
- * through without being stored.
+ * Responses that do not come from a stored entry: error pages, origin responses streamed
+ * through without being stored, and the origin's interim responses.
  */
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { RequestContext } from '../context.js'
 import type { GatewayError } from '../errors.js'
-import { stripHopByHop } from '../policy/headers.js'
+import { HOP_BY_HOP, stripHopByHop } from '../policy/headers.js'
 import type { CacheStatus } from '../status.js'
 import type { Forwarded } from './deliver.js'
 import { cacheStatusMember } from './deliver.js'
+
+/**
+ * RFC 9110 §15.2: a proxy forwards interim responses to the client that asked. node's server can
+ * send 102 and 103 (the latter only with a Link field) besides the 100 it handles itself.
+ */
+export function forwardInterim(res: ServerResponse, status: number, fields: Record<string, string | string[] | undefined>): void {
+  if (res.headersSent) return
+  if (status === 102) {
+    res.writeProcessing()
+    return
+  }
+  if (status !== 103 || fields.link === undefined) return
+  const hints: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(fields)) if (value !== undefined && !HOP_BY_HOP.has(name)) hints[name] = value
+  res.writeEarlyHints(hints)
+}
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',

@@ -14,6 +14,8 @@ export interface Reply {
   chunks?: number
   /** Wait this long before answering. */
   delayMs?: number
+  /** Send a 102 Processing first. */
+  processing?: boolean
   /** Send a 103 Early Hints with these fields first. */
   earlyHints?: Record<string, string>
   /** Destroy the socket instead of answering. */
@@ -130,6 +132,7 @@ export class Origin {
       await this.gated
       this.waiting--
     }
+    if (reply.processing === true) res.writeProcessing()
     if (reply.earlyHints !== undefined) res.writeEarlyHints(reply.earlyHints)
     if (reply.delayMs !== undefined) await new Promise((r) => setTimeout(r, reply.delayMs))
     if (reply.hangUp === true) {

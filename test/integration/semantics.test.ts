@@ -258,6 +258,24 @@ describe('interim responses', () => {
     })
     expect(hints).toEqual(['103 </app.css>; rel=preload; as=style'])
   })
+
+  it('forwards 102 and every field of a 103 on the pass-through path too', async () => {
+    t.origin.on('/hints-post', { processing: true, earlyHints: { link: '</a.js>; rel=preload; as=script', 'x-hint': 'yes' }, body: 'done' })
+    const seen = await new Promise<Array<{ status: number; link: unknown; hint: unknown }>>((resolve, reject) => {
+      const interim: Array<{ status: number; link: unknown; hint: unknown }> = []
+      const req = httpRequest(`${t.gateway.urls[0]!}/hints-post`, { method: 'POST' }, (res) => {
+        res.resume()
+        res.on('end', () => resolve(interim))
+      })
+      req.on('information', (info) => interim.push({ status: info.statusCode, link: info.headers.link, hint: info.headers['x-hint'] }))
+      req.on('error', reject)
+      req.end('x')
+    })
+    expect(seen).toEqual([
+      { status: 102, link: undefined, hint: undefined },
+      { status: 103, link: '</a.js>; rel=preload; as=script', hint: 'yes' },
+    ])
+  })
 })
 
 describe('clientCacheControl: what clients are told', () => {
