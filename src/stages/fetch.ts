@@ -21,7 +21,7 @@ import { canServeStaleOnError, NO_DIRECTIVES } from './decide.js'
 import { deliver, reasonDetail, type Forwarded } from './deliver.js'
 import type { CacheKey } from './key.js'
 import { discardBody, forwardInterim, respondError, streamToClient } from './respond.js'
-import { buildEntry, judge, refreshEntry, storeEntry } from './store.js'
+import { buildEntry, judge, refreshEntry, refreshSiblings, storeEntry } from './store.js'
 
 /** What a leader tells its followers. */
 export type FlightOutcome =
@@ -207,6 +207,7 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
         return { kind: 'entry', entry: stale, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored: false }
       }
       const stored = await safeStore(rt, input, refreshed.entry)
+      if (stored && input.index !== undefined) refreshVariants(rt, input, input.index, response, refreshed.entry)
       return { kind: 'entry', entry: refreshed.entry, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored, own: ownFields(response.headers, refreshed.entry) }
     }
     const verdict = response.status === 304 ? { reason: 'STATUS' as const } : judge(response, input.reqHeaders, input.reqDirectives, cache)
@@ -230,6 +231,16 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
     discardBody(response.body)
     return { kind: 'error', error: toGatewayError(err, route.upstream) }
   }
+}
+
+/** The siblings a 304 also selects are refreshed off the client's path, like a background refresh. */
+function refreshVariants(rt: Runtime, input: FetchInput, index: VaryIndex, head: OriginResponse, refreshed: CacheEntry): void {
+  const job = refreshSiblings(rt.store, input.key, index, head, refreshed, input.cache).then(
+    () => undefined,
+    (err: unknown) => rt.log.storeFailed(err, { keyId: input.key.id }),
+  )
+  rt.background.add(job)
+  void job.finally(() => rt.background.delete(job))
 }
 
 async function safeStore(rt: Runtime, input: FetchInput, entry: CacheEntry): Promise<boolean> {

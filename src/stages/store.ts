@@ -15,6 +15,7 @@ import { parseVary, varySignature } from '../policy/vary.js'
 import { headerValue } from '../http.js'
 import type { Reason } from '../status.js'
 import type { CacheEntry, CacheStore, VaryIndex } from '../store/types.js'
+import { NO_DIRECTIVES } from './decide.js'
 import type { CacheKey } from './key.js'
 import { newGeneration, variantId } from './key.js'
 
@@ -158,10 +159,42 @@ export async function storeEntry(store: CacheStore, key: CacheKey, entry: CacheE
   const keep = index !== undefined && sameFields(index.vary, entry.vary)
   const generation = keep ? index.generation : newGeneration()
   const expiresAt = keep ? Math.max(index.expiresAt, entry.expiresAt) : entry.expiresAt
-  await Promise.all([
-    store.set(key.id, { kind: 'vary', vary: entry.vary, generation, expiresAt }),
-    store.set(variantId(key.id, generation, key.selector, entry.varySignature), entry),
-  ])
+  const id = variantId(key.id, generation, key.selector, entry.varySignature)
+  const variants = keep ? [id, ...index.variants.filter((v) => v !== id).slice(0, MAX_TRACKED_VARIANTS - 1)] : [id]
+  await Promise.all([store.set(key.id, { kind: 'vary', vary: entry.vary, generation, expiresAt, variants }), store.set(id, entry)])
+}
+
+/** How many variants of one URI a 304 can refresh at once; more are revalidated one by one. */
+export const MAX_TRACKED_VARIANTS = 32
+
+/**
+ * RFC 9111 §4.3.4: a 304 with a strong ETag selects every stored response with that same strong
+ * validator, not only the one it answered. `refreshed` is the variant the 304 answered, already
+ * refreshed; its siblings under `index` that carry the same strong ETag get the same treatment,
+ * each keeping its own request selector. A weak or missing ETag selects only the one variant.
+ */
+export async function refreshSiblings(
+  store: CacheStore,
+  key: CacheKey,
+  index: VaryIndex,
+  head: ResponseHead,
+  refreshed: CacheEntry,
+  route: RouteCache,
+): Promise<number> {
+  const etag = headerValue(head.headers.etag)?.trim()
+  if (etag === undefined || etag.startsWith('W/') || etag.startsWith('w/') || refreshed.etag?.trim() !== etag) return 0
+  const own = variantId(key.id, index.generation, key.selector, refreshed.varySignature)
+  let count = 0
+  for (const id of index.variants) {
+    if (id === own) continue
+    const sibling = await store.get(id)
+    if (sibling?.kind !== 'entry' || sibling.etag?.trim() !== etag) continue
+    const result = refreshEntry({ ...key, selector: sibling.selector }, sibling, head, {}, NO_DIRECTIVES, route)
+    if ('reason' in result || !sameFields(result.entry.vary, sibling.vary)) continue
+    await store.set(id, { ...result.entry, varySignature: sibling.varySignature })
+    count++
+  }
+  return count
 }
 
 function sameFields(a: readonly string[], b: readonly string[]): boolean {

@@ -7,8 +7,9 @@ import { LRUCache } from 'lru-cache'
 import type { MemoryStoreConfig } from '../config/types.js'
 import type { CacheRecord, CacheStore, StoreStats } from './types.js'
 
-/** A vary index costs a few hundred bytes; count something so that millions of them still hit the budget. */
+/** A vary index costs a few hundred bytes plus its list of variant ids. */
 const VARY_INDEX_BYTES = 256
+const VARIANT_ID_BYTES = 96
 
 export class MemoryStore implements CacheStore {
   readonly name = 'memory'
@@ -18,7 +19,8 @@ export class MemoryStore implements CacheStore {
     this.lru = new LRUCache<string, CacheRecord>({
       maxSize: config.maxBytes,
       maxEntrySize: config.maxObjectBytes + 64 * 1024,
-      sizeCalculation: (record, id) => (record.kind === 'entry' ? record.size : VARY_INDEX_BYTES) + id.length,
+      sizeCalculation: (record, id) =>
+        (record.kind === 'entry' ? record.size : VARY_INDEX_BYTES + record.variants.length * VARIANT_ID_BYTES) + id.length,
     })
   }
 

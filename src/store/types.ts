@@ -53,6 +53,12 @@ export interface VaryIndex {
   readonly vary: readonly string[]
   readonly generation: string
   readonly expiresAt: number
+  /**
+   * Ids of the variants stored under this generation, newest first and bounded: the siblings a
+   * 304 refreshes along with the variant it answered (RFC 9111 §4.3.4). Best effort: a variant
+   * missing here is only revalidated on its own, later.
+   */
+  readonly variants: readonly string[]
 }
 
 export type CacheRecord = CacheEntry | VaryIndex

@@ -65,6 +65,29 @@ describe('revalidation with the origin', () => {
     expect(t.origin.seen.map((r) => r.headers['if-none-match'])).toEqual([undefined, '"v1"', undefined])
   })
 
+  it('a 304 with a strong ETag refreshes every variant carrying it, not only the one it answered (RFC 9111 §4.3.4)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const etagFor = (language: unknown) => (language === 'it' ? '"it-only"' : '"shared"')
+    t.origin.on('/variants', (r) =>
+      r.headers['if-none-match'] === etagFor(r.headers['accept-language'])
+        ? { status: 304, headers: { etag: etagFor(r.headers['accept-language']), 'cache-control': 'max-age=60', 'x-version': '2' } }
+        : {
+            headers: { etag: etagFor(r.headers['accept-language']), vary: 'accept-language', 'cache-control': 'max-age=1', 'x-version': '1' },
+            body: `body-${String(r.headers['accept-language'])}`,
+          },
+    )
+    for (const language of ['fr', 'de', 'it']) await t.get('/variants', { headers: { 'accept-language': language } })
+    later(1_500)
+    expect(await t.get('/variants', { headers: { 'accept-language': 'fr' } })).toMatchObject({ cacheStatus: 'REVALIDATED', body: 'body-fr' })
+    await settled()
+    const de = await t.get('/variants', { headers: { 'accept-language': 'de' } })
+    expect(de).toMatchObject({ cacheStatus: 'HIT', body: 'body-de' })
+    expect(de.headers['x-version']).toBe('2')
+    // another ETag, another representation: not selected by that 304
+    expect(await t.get('/variants', { headers: { 'accept-language': 'it' } })).toMatchObject({ cacheStatus: 'REVALIDATED', body: 'body-it' })
+    expect(t.origin.hitsOn('/variants')).toBe(5)
+  })
+
   it('a response with no-cache is stored but validated before every use', async () => {
     t.origin.on('/nc', (r) =>
       r.headers['if-none-match'] === '"n"' ? { status: 304, headers: { etag: '"n"' } } : { headers: { etag: '"n"', 'cache-control': 'no-cache' }, body: 'nc' },

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { routeCache as route } from '../helpers/route.js'
-import { buildEntry, judge, type ResponseHead } from '../../src/stages/store.js'
+import { buildEntry, judge, MAX_TRACKED_VARIANTS, refreshSiblings, storeEntry, type ResponseHead } from '../../src/stages/store.js'
+import type { CacheEntry, VaryIndex } from '../../src/store/types.js'
 import { NO_DIRECTIVES } from '../../src/stages/decide.js'
 import { MemoryStore } from '../../src/store/memory.js'
 
@@ -88,10 +89,78 @@ describe('MemoryStore', () => {
   it('drops entries at expiresAt', async () => {
     const store = new MemoryStore({ kind: 'memory', maxBytes: 10_000, maxObjectBytes: 5_000 })
     setNow(T)
-    await store.set('a', { kind: 'vary', vary: ['accept'], generation: 'g', expiresAt: T + 1_000 })
+    await store.set('a', { kind: 'vary', vary: ['accept'], generation: 'g', expiresAt: T + 1_000, variants: [] })
     expect(await store.get('a')).toBeDefined()
     setNow(T + 1_000)
     expect(await store.get('a')).toBeUndefined()
+  })
+})
+
+describe('variants of one URI', () => {
+  beforeEach(() => setNow(T))
+  const store = (): MemoryStore => new MemoryStore({ kind: 'memory', maxBytes: 1_000_000, maxObjectBytes: 100_000 })
+  const lang = (language: string) => ({ 'accept-language': language })
+  /** A variant stored for this Accept-Language, as fetch would store it. */
+  async function storeVariant(s: MemoryStore, language: string, headers: Record<string, string>): Promise<VaryIndex> {
+    const h = head({ vary: 'accept-language', ...headers })
+    const verdict = judge(h, lang(language), NO_DIRECTIVES, route())
+    if ('reason' in verdict) throw new Error(verdict.reason)
+    const index = await s.get(key.id)
+    await storeEntry(s, key, buildEntry(key, h, verdict.storable, Buffer.from(language), lang(language), route()), index?.kind === 'vary' ? index : undefined)
+    return (await s.get(key.id)) as VaryIndex
+  }
+  /** The variant stored for `language` (its body), found through the index's list. */
+  async function variant(s: MemoryStore, index: VaryIndex, language: string): Promise<CacheEntry> {
+    for (const id of index.variants) {
+      const record = await s.get(id)
+      if (record?.kind === 'entry' && record.body.toString() === language) return record
+    }
+    throw new Error(`no variant for ${language}`)
+  }
+
+  it('the index lists its variants newest first, once each, and at most MAX_TRACKED_VARIANTS', async () => {
+    const s = store()
+    await storeVariant(s, 'fr', { 'cache-control': 'max-age=60' })
+    await storeVariant(s, 'de', { 'cache-control': 'max-age=60' })
+    const index = await storeVariant(s, 'fr', { 'cache-control': 'max-age=60' })
+    expect(index.variants).toHaveLength(2)
+    expect((await s.get(index.variants[0]!))).toMatchObject({ body: Buffer.from('fr') })
+    expect((await s.get(index.variants[1]!))).toMatchObject({ body: Buffer.from('de') })
+    let last = index
+    for (let i = 0; i < MAX_TRACKED_VARIANTS + 5; i++) last = await storeVariant(s, `x${i}`, { 'cache-control': 'max-age=60' })
+    expect(last.variants).toHaveLength(MAX_TRACKED_VARIANTS)
+  })
+
+  it('a 304 with a strong ETag refreshes every sibling with that ETag (RFC 9111 §4.3.4), and only those', async () => {
+    const s = store()
+    await storeVariant(s, 'fr', { 'cache-control': 'max-age=1', etag: '"same"' })
+    await storeVariant(s, 'de', { 'cache-control': 'max-age=1', etag: '"same"' })
+    const index = await storeVariant(s, 'it', { 'cache-control': 'max-age=1', etag: '"other"' })
+    const fr = await variant(s, index, 'fr')
+    const later = T + 5_000
+    const notModified: ResponseHead = {
+      status: 304,
+      headers: { date: new Date(later).toUTCString(), etag: '"same"', 'cache-control': 'max-age=600', 'x-version': '2' },
+      requestTime: later,
+      responseTime: later,
+    }
+    const refreshedFr = { ...fr, etag: '"same"' }
+    expect(await refreshSiblings(s, key, index, notModified, refreshedFr, route())).toBe(1)
+    const de = await variant(s, index, 'de')
+    expect(de.staleAt).toBe(later + 600_000)
+    expect(de.headers).toContainEqual(['x-version', '2'])
+    expect(de.body.toString()).toBe('de')
+    expect((await variant(s, index, 'it')).staleAt).toBe(T + 1_000)
+  })
+
+  it('a weak ETag selects only the variant it answered', async () => {
+    const s = store()
+    await storeVariant(s, 'fr', { 'cache-control': 'max-age=1', etag: 'W/"same"' })
+    const index = await storeVariant(s, 'de', { 'cache-control': 'max-age=1', etag: 'W/"same"' })
+    const fr = await variant(s, index, 'fr')
+    const notModified = head({ etag: 'W/"same"', 'cache-control': 'max-age=600' })
+    expect(await refreshSiblings(s, key, index, notModified, fr, route())).toBe(0)
+    expect((await variant(s, index, 'de')).staleAt).toBe(T + 1_000)
   })
 })
 
