@@ -348,6 +348,18 @@ export const routeCacheSchema = z.strictObject({
   targetedCacheControl: z.array(nonEmptyString.transform((name) => name.toLowerCase())).prefault(['cdn-cache-control']),
   rangeOnMiss: z.enum(['fetch', 'pass']).default('fetch'),
   clientCacheControl: clientCacheControlSchema.optional(),
+}).superRefine((cache, ctx) => {
+  // Caches behind corral see neither the key's headers nor its cookies: telling them to share
+  // a per-user or per-header copy would hand one client's answer to another.
+  const cc = cache.clientCacheControl
+  const perClient = cache.key.headers.length > 0 || cache.key.cookies.length > 0
+  if (cc !== undefined && perClient && cc.private !== true && cc['no-store'] !== true) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['clientCacheControl'],
+      message: 'the key selects by headers or cookies that caches behind corral cannot see: add private: true (or no-store: true)',
+    })
+  }
 })
 
 /** `cache: false` → null (caching off); `cache: true` or no key → every default. */

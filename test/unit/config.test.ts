@@ -571,6 +571,11 @@ describe('compileConfig: HTTP semantics options', () => {
     expect(describeConfig(config)).toContain('clientCacheControl="public, max-age=60, stale-while-revalidate=30"')
   })
 
+  it('accepts a per-client key with a private clientCacheControl', () => {
+    const config = withCache({ key: { cookies: ['session'] }, clientCacheControl: { private: true, 'max-age': '1m' } })
+    expect(config.routes[0]!.cache?.clientCacheControl).toBe('private, max-age=60')
+  })
+
   it.each([
     [{ clientCacheControl: { 'max-age': '1500ms' } }, 'routes[0].cache.clientCacheControl.max-age: expected whole seconds'],
     [{ clientCacheControl: { 'max-age': 'soon' } }, 'routes[0].cache.clientCacheControl.max-age: expected a duration'],
@@ -578,6 +583,11 @@ describe('compileConfig: HTTP semantics options', () => {
     [{ clientCacheControl: { public: true, private: true } }, 'routes[0].cache.clientCacheControl: public and private contradict'],
     [{ clientCacheControl: { public: false } }, 'routes[0].cache.clientCacheControl: expected at least one directive'],
     [{ clientCacheControl: { 'no-store': 'yes' } }, 'routes[0].cache.clientCacheControl.no-store: expected true or false'],
+    [
+      { key: { cookies: ['session'] }, clientCacheControl: { public: true, 'max-age': '1m' } },
+      'routes[0].cache.clientCacheControl: the key selects by headers or cookies that caches behind corral cannot see',
+    ],
+    [{ key: { headers: ['x-tenant'] }, clientCacheControl: { 'max-age': '1m' } }, 'routes[0].cache.clientCacheControl: the key selects by headers'],
   ])('rejects clientCacheControl %o naming the field', (cache, message) => {
     expect(() => withCache(cache)).toThrow(message)
   })
