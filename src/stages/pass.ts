@@ -23,11 +23,11 @@ import { forwardInterim, respondError } from './respond.js'
 export type UnsafeResponseHook = (ctx: RequestContext, response: IncomingMessage) => void
 
 /**
- * The context of an unsafe request, kept on the request itself for the proxyRes handler. (A
- * WeakMap keyed by requests cost a third of the pass-through throughput in GC: measured.)
+ * The request's context, kept on the request itself for the proxyRes handler. (A WeakMap keyed
+ * by requests cost a third of the pass-through throughput in GC: measured.)
  */
-const UNSAFE = Symbol('corral.unsafe')
-type UnsafeRequest = IncomingMessage & { [UNSAFE]?: RequestContext }
+const CONTEXT = Symbol('corral.context')
+type PassRequest = IncomingMessage & { [CONTEXT]?: RequestContext }
 
 export class PassProxy {
   private readonly proxy: ProxyServer
@@ -53,8 +53,15 @@ export class PassProxy {
       delete proxyRes.headers['x-cache-status']
       const upstream = proxyRes.headers['cache-status']
       if (upstream !== undefined) proxyRes.headers['cache-status'] = `${String(upstream)}, ${String(res.getHeader('cache-status'))}`
-      const ctx = (req as UnsafeRequest)[UNSAFE]
-      if (ctx !== undefined) this.onUnsafeResponse(ctx, proxyRes)
+      // http-proxy-3 pipes the body on; when the origin breaks off mid-body the pipe just stops, and
+      // the client would wait for bytes that never come. Cut the client off too, so it sees the break.
+      const ctx = (req as PassRequest)[CONTEXT]
+      proxyRes.once('close', () => {
+        if (proxyRes.complete || res.writableEnded) return
+        this.log.passFailed(new Error('the origin broke off the response body'), { reqId: ctx?.reqId ?? '', upstream: ctx?.route?.upstream.name ?? '' })
+        res.destroy()
+      })
+      if (ctx !== undefined && isUnsafe(ctx.method)) this.onUnsafeResponse(ctx, proxyRes)
     })
   }
 
@@ -68,7 +75,7 @@ export class PassProxy {
       respondError(ctx, new GatewayError('CORRAL_ERR_BODY_TOO_LARGE', `request body over ${this.limits.maxBodyBytes} bytes`), true)
       return
     }
-    if (isUnsafe(ctx.method)) (req as UnsafeRequest)[UNSAFE] = ctx
+    ;(req as PassRequest)[CONTEXT] = ctx
     // http-proxy copies the request's fields as they are: drop the hop-by-hop ones first
     // (RFC 9110 §7.6.1) and add Via, which a gateway sends in every request it forwards (§7.6.3).
     for (const name of connectionTokens(req.headers.connection)) delete req.headers[name]

@@ -49,14 +49,14 @@ export function storePostResponse(rt: Runtime, ctx: RequestContext, res: Incomin
     chunks.push(chunk)
   }
   const onEnd = (): void => {
+    // An origin that breaks off mid-body leaves nothing to store.
+    if (!res.complete) return
     const entry = buildEntry(key, head, verdict.storable, Buffer.concat(chunks, bytes), reqHeaders, cache)
     // The invalidation that this same response caused has removed any index: the entry starts a new one.
     storeEntry(rt.store, key, entry, undefined).catch((err: unknown) => rt.log.storeFailed(err, { keyId: key.id }))
   }
   res.on('data', onData)
   res.once('end', onEnd)
-  // An origin that breaks off mid-body leaves nothing to store.
-  res.once('aborted', () => res.off('end', onEnd))
 }
 
 /** Content-Location, resolved against the request URI, is that URI (same host, path and query). */

@@ -20,6 +20,8 @@ export interface Reply {
   earlyHints?: Record<string, string>
   /** Destroy the socket instead of answering. */
   hangUp?: boolean
+  /** Declare the whole body's Content-Length, send half of it, then destroy the socket. */
+  breakOff?: boolean
 }
 
 export interface SeenRequest {
@@ -152,6 +154,12 @@ export class Origin {
       return
     }
     if (!('content-length' in headers)) headers['content-length'] = String(Buffer.byteLength(body))
+    if (reply.breakOff === true) {
+      res.writeHead(reply.status ?? 200, headers)
+      const buf = Buffer.from(body)
+      res.write(buf.subarray(0, buf.length >> 1), () => res.socket?.destroy())
+      return
+    }
     res.writeHead(reply.status ?? 200, headers)
     res.end(seen.method === 'HEAD' ? undefined : body)
   }

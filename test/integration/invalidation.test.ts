@@ -90,6 +90,16 @@ describe('a POST response reused for GET (RFC 9110 §9.3.3)', () => {
     expect(await t.get(path)).toMatchObject({ cacheStatus: 'MISS', body: 'get 2' })
   })
 
+  it('an answer the origin breaks off mid-body is not stored', async () => {
+    t.origin.on('/posts/broken', (r, n) =>
+      r.method === 'POST'
+        ? { headers: { 'cache-control': 'max-age=60', 'content-location': '/posts/broken' }, body: 'x'.repeat(20_000), breakOff: true }
+        : { headers: { 'cache-control': 'max-age=60' }, body: `get ${n}` },
+    )
+    await t.get('/posts/broken', { method: 'POST', body: 'x' }).catch(() => undefined)
+    expect(await t.get('/posts/broken')).toMatchObject({ cacheStatus: 'MISS', body: 'get 2' })
+  })
+
   it('a chunked answer longer than maxObjectSize is not stored either', async () => {
     t.origin.on('/small/chunked', (r, n) =>
       r.method === 'POST'

@@ -252,3 +252,26 @@ describe('clients that leave', () => {
     }
   })
 })
+
+describe('origins that break off', () => {
+  it('a passed-through answer broken off mid-body cuts the client off at once, not after a timeout', async () => {
+    t.origin.on('/off/broken', { headers: { 'content-type': 'text/plain' }, body: 'b'.repeat(20_000), breakOff: true })
+    const started = performance.now()
+    const outcome = await t.get('/off/broken', { method: 'POST', body: 'x' }).then(
+      (got) => `complete ${got.body.length}`,
+      (err: Error) => err.message,
+    )
+    expect(outcome).toBe('other side closed')
+    expect(performance.now() - started).toBeLessThan(2_000)
+  })
+
+  it('a cacheable answer broken off mid-body is a 502, and nothing is stored', async () => {
+    t.origin.on('/broken-cacheable', (_r, n) =>
+      n === 1
+        ? { headers: { 'cache-control': 'max-age=60' }, body: 'b'.repeat(20_000), breakOff: true }
+        : { headers: { 'cache-control': 'max-age=60' }, body: 'whole' },
+    )
+    expect(await t.get('/broken-cacheable')).toMatchObject({ status: 502, cacheStatus: 'MISS' })
+    expect(await t.get('/broken-cacheable')).toMatchObject({ status: 200, cacheStatus: 'MISS', body: 'whole' })
+  })
+})
