@@ -50,5 +50,7 @@ function validate(entry: CacheEntry, byRequest: boolean): Plan {
 export function canServeStaleOnError(entry: CacheEntry, rd: RequestDirectives, now: number): boolean {
   if (entry.noStale) return false
   if (now < entry.sieUntil) return true
+  // A no-cache entry gives way to its own stale-if-error only, as it does to no max-stale.
+  if (entry.noCache) return false
   return rd.staleIfError !== undefined && now - entry.staleAt <= rd.staleIfError * 1000
 }

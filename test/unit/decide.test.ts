@@ -78,6 +78,8 @@ describe('canServeStaleOnError', () => {
     ['past the window', entry({ sieUntil: T + 20_000 }), NO_DIRECTIVES, T + 20_000, false],
     ['request stale-if-error widens it', entry(), rd({ staleIfError: 60 }), T + 30_000, true],
     ['must-revalidate forbids it', entry({ sieUntil: T + 20_000, noStale: true }), rd({ staleIfError: 60 }), T + 15_000, false],
+    ['no-cache: its own stale-if-error window applies', entry({ sieUntil: T + 20_000, noCache: true }), NO_DIRECTIVES, T + 15_000, true],
+    ['no-cache: a request stale-if-error does not', entry({ noCache: true }), rd({ staleIfError: 60 }), T + 30_000, false],
   ])('%s', (_name, e, directives, now, expected) => {
     expect(canServeStaleOnError(e, directives, now)).toBe(expected)
   })
