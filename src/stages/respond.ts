@@ -12,19 +12,31 @@ import type { Forwarded } from './deliver.js'
 import { cacheStatusMember } from './deliver.js'
 
 /**
- * RFC 9110 §15.2: a proxy forwards interim responses to the client that asked. node's server can
- * send 102 and 103 (the latter only with a Link field) besides the 100 it handles itself.
+ * RFC 9110 §15.2: a proxy forwards interim responses to the client that asked, unless that client
+ * speaks HTTP/1.0. node's server can send 102 and 103 (the latter only with a Link field) besides
+ * the 100 it handles itself. Never throws: an interim response is only ever a hint.
  */
 export function forwardInterim(res: ServerResponse, status: number, fields: Record<string, string | string[] | undefined>): void {
-  if (res.headersSent) return
+  if (res.headersSent || (status !== 102 && status !== 103) || res.req.httpVersion === '1.0') return
   if (status === 102) {
     res.writeProcessing()
     return
   }
-  if (status !== 103 || fields.link === undefined) return
+  if (fields.link === undefined) return
   const hints: Record<string, string | string[]> = {}
   for (const [name, value] of Object.entries(fields)) if (value !== undefined && !HOP_BY_HOP.has(name)) hints[name] = value
-  res.writeEarlyHints(hints)
+  hints.link = linkMembers(fields.link)
+  try {
+    res.writeEarlyHints(hints)
+  } catch {
+    // node accepts only Link values it can check with its own pattern (no quoted spaces, for one);
+    // a hint it refuses is dropped, and the final response is not affected.
+  }
+}
+
+/** node wants each Link member on its own (one string with commas fails its check): split at `, <`. */
+function linkMembers(link: string | string[]): string[] {
+  return (Array.isArray(link) ? link : [link]).flatMap((line) => line.split(/,\s*(?=<)/)).map((member) => member.trim())
 }
 
 const STATUS_TEXT: Record<number, string> = {

@@ -2,7 +2,7 @@
  * Transcripts for the small rules of docs/http-semantics.md ("Edge rules"), one `it` per rule.
  */
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
-import { createServer as createNetServer, type Socket } from 'node:net'
+import { connect, createServer as createNetServer, type Socket } from 'node:net'
 import { describe, expect, it, vi } from 'vitest'
 import { client, type Get, later, startTestGateway, testConfig, useGateway } from '../helpers/gateway.js'
 
@@ -576,6 +576,52 @@ describe('on the wire', () => {
         expect(origin.hits()).toBe(1)
       },
     )
+  })
+
+  it.each(['GET', 'POST'])(
+    '103 Link values: several members reach the client, a value node refuses is dropped, and the response still arrives (%s)',
+    async (method) => {
+      await withRawOrigin(
+        (socket) =>
+          socket.end(
+            'HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload; as=style, </b.js>; rel=preload; as=script\r\n\r\n' +
+              'HTTP/1.1 103 Early Hints\r\nlink: </c.css>; rel=preload; title="two words"\r\n\r\n' +
+              'HTTP/1.1 200 OK\r\ncache-control: no-store\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok',
+          ),
+        async (_get, _origin, url) => {
+          const res = await new Promise<Exchange>((resolve, reject) => {
+            const interim: Exchange['interim'] = []
+            const req = httpRequest(`${url}/links`, { method, agent: false }, (r) => {
+              let body = ''
+              r.on('data', (c: Buffer) => (body += c.toString()))
+              r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body, interim }))
+            })
+            req.on('information', (info) => interim.push({ status: info.statusCode, headers: info.headers }))
+            req.on('error', reject)
+            req.end()
+          })
+          expect(res).toMatchObject({ status: 200, body: 'ok' })
+          expect(res.interim.map((i) => [i.status, i.headers.link])).toEqual([
+            [103, '</a.css>; rel=preload; as=style, </b.js>; rel=preload; as=script'],
+          ])
+        },
+      )
+    },
+  )
+
+  it.each(['GET', 'POST'])('sends no interim responses to an HTTP/1.0 client (RFC 9110 §15.2) (%s)', async (method) => {
+    t.origin.on('/interim-10', { processing: true, earlyHints: { link: '</a.css>; rel=preload' }, headers: { 'cache-control': 'no-store' }, body: 'ok' })
+    const { host, port } = new URL(base())
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), host.split(':')[0], () => socket.write(`${method} /interim-10 HTTP/1.0\r\nHost: ${host}\r\nContent-Length: 0\r\n\r\n`))
+      let got = ''
+      socket.on('data', (c: Buffer) => (got += c.toString('latin1')))
+      socket.on('end', () => resolve(got))
+      socket.on('error', reject)
+    })
+    expect(text.split('\r\n')[0]).toBe('HTTP/1.1 200 OK')
+    expect(text).not.toContain(' 102 ')
+    expect(text).not.toContain(' 103 ')
   })
 
   it('gives no interim responses to waiters, hits or background refreshes: only to the client whose request caused the fetch', async () => {
