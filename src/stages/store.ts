@@ -170,8 +170,9 @@ export const MAX_TRACKED_VARIANTS = 32
 /**
  * RFC 9111 §4.3.4: a 304 with a strong ETag selects every stored response with that same strong
  * validator, not only the one it answered. `refreshed` is the variant the 304 answered, already
- * refreshed; its siblings under `index` that carry the same strong ETag get the same treatment,
- * each keeping its own request selector. A weak or missing ETag selects only the one variant.
+ * refreshed; its siblings under `index` (other Vary values of the same route-key selector) that
+ * carry the same strong ETag get the same treatment. A weak or missing ETag selects only the one
+ * variant.
  */
 export async function refreshSiblings(
   store: CacheStore,
@@ -188,8 +189,9 @@ export async function refreshSiblings(
   for (const id of index.variants) {
     if (id === own) continue
     const sibling = await store.get(id)
-    if (sibling?.kind !== 'entry' || sibling.etag?.trim() !== etag) continue
-    const result = refreshEntry({ ...key, selector: sibling.selector }, sibling, head, {}, NO_DIRECTIVES, route)
+    // Other route-key selectors (key headers and cookies) are other cache keys: never theirs to refresh.
+    if (sibling?.kind !== 'entry' || sibling.selector !== key.selector || sibling.etag?.trim() !== etag) continue
+    const result = refreshEntry(key, sibling, head, {}, NO_DIRECTIVES, route)
     if ('reason' in result || !sameFields(result.entry.vary, sibling.vary)) continue
     await store.set(id, { ...result.entry, varySignature: sibling.varySignature })
     count++

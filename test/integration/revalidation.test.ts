@@ -6,6 +6,7 @@ const t = useGateway((originUrl) => ({
   upstreams: { default: { url: originUrl, headersTimeout: '300ms' } },
   routes: [
     { name: 'sie', match: { path: '/sie/' }, cache: { staleIfError: '1m' } },
+    { name: 'per-user', match: { path: '/per-user/' }, cache: { key: { cookies: ['session'] } } },
     { name: 'default', cache: true },
   ],
 }))
@@ -86,6 +87,24 @@ describe('revalidation with the origin', () => {
     // another ETag, another representation: not selected by that 304
     expect(await t.get('/variants', { headers: { 'accept-language': 'it' } })).toMatchObject({ cacheStatus: 'REVALIDATED', body: 'body-it' })
     expect(t.origin.hitsOn('/variants')).toBe(5)
+  })
+
+  it('a 304 never refreshes the copy stored for another route-key selector (another user\'s cookie)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    t.origin.on('/per-user/me', (r) => {
+      const user = String(r.headers.cookie).replace('session=', '')
+      return r.headers['if-none-match'] === '"v1"'
+        ? { status: 304, headers: { etag: '"v1"', 'cache-control': 'max-age=60', 'x-user': user } }
+        : { headers: { etag: '"v1"', 'cache-control': 'max-age=1', 'x-user': user }, body: `body-${user}` }
+    })
+    await t.get('/per-user/me', { headers: { cookie: 'session=alice' } })
+    await t.get('/per-user/me', { headers: { cookie: 'session=bob' } })
+    later(1_500)
+    expect(await t.get('/per-user/me', { headers: { cookie: 'session=alice' } })).toMatchObject({ cacheStatus: 'REVALIDATED' })
+    await settled()
+    const bob = await t.get('/per-user/me', { headers: { cookie: 'session=bob' } })
+    expect(bob).toMatchObject({ cacheStatus: 'REVALIDATED', body: 'body-bob' })
+    expect(bob.headers['x-user']).toBe('bob')
   })
 
   it('a response with no-cache is stored but validated before every use', async () => {
