@@ -52,7 +52,10 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
   ctx.cacheStatus = status
   const now = Date.now()
   const { req, res } = ctx
-  const { fields, upstreamCacheStatus } = flatten(entry, ctx.route?.cache?.clientCacheControl)
+  // Fields for the requester alone (private="…", a stripped Set-Cookie), or an answer that was not
+  // stored after all: the origin's own Cache-Control goes with it, not the route's.
+  const clientCacheControl = own === undefined && fwd?.stored !== false ? ctx.route?.cache?.clientCacheControl : undefined
+  const { fields, upstreamCacheStatus } = flatten(entry, clientCacheControl)
   const ageS = Math.floor(currentAgeMs(entry.initialAgeMs, entry.responseTime, now) / 1000)
   const cacheStatus = cacheStatusMember(status, Math.floor((entry.staleAt - now) / 1000), fwd)
   const headers = fields.slice()

@@ -307,6 +307,17 @@ describe('clientCacheControl: what clients are told', () => {
     expect(res.headers['cache-control']).toBe('private, max-age=60')
   })
 
+  it('the requester of a response stored without some of its fields gets the origin\'s Cache-Control with them; later clients get the route\'s', async () => {
+    t.origin.on('/client-cc/own', { headers: { 'cache-control': 'private="x-user", max-age=60', 'x-user': 'alice-token' }, body: 'shared part' })
+    const first = await t.get('/client-cc/own')
+    expect(first.headers['x-user']).toBe('alice-token')
+    expect(first.headers['cache-control']).toBe('private="x-user", max-age=60')
+    const hit = await t.get('/client-cc/own')
+    expect(hit).toMatchObject({ cacheStatus: 'HIT', body: 'shared part' })
+    expect(hit.headers['x-user']).toBeUndefined()
+    expect(hit.headers['cache-control']).toBe('public, max-age=30')
+  })
+
   it('other routes still pass the origin\'s fields on', async () => {
     t.origin.on('/other-cc', origin)
     await t.get('/other-cc')
