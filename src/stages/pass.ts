@@ -19,7 +19,10 @@ import { reasonDetail, CACHE_NAME } from './deliver.js'
 import { isUnsafe } from './invalidate.js'
 import { forwardInterim, respondError } from './respond.js'
 
-/** Told of the origin's response to an unsafe request when its head arrives, before the client sees it. */
+/**
+ * Told of the origin's response to an unsafe request when its head arrives, before the client sees
+ * it and before its fields are changed for the client (its body has not been read yet).
+ */
 export type UnsafeResponseHook = (ctx: RequestContext, response: IncomingMessage) => void
 
 /**
@@ -49,19 +52,21 @@ export class PassProxy {
       // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too.
       for (const name of connectionTokens(proxyRes.headers.connection)) delete proxyRes.headers[name]
       for (const name of RESPONSE_HOP_BY_HOP) delete proxyRes.headers[name]
+      const ctx = (req as PassRequest)[CONTEXT]
+      // Before the fields below are changed for the client: a POST answer may be stored from them.
+      if (ctx !== undefined && isUnsafe(ctx.method)) this.onUnsafeResponse(ctx, proxyRes)
       // http-proxy copies the origin's fields over ours: keep our X-Cache-Status, append our Cache-Status member.
       delete proxyRes.headers['x-cache-status']
       const upstream = proxyRes.headers['cache-status']
       if (upstream !== undefined) proxyRes.headers['cache-status'] = `${String(upstream)}, ${String(res.getHeader('cache-status'))}`
       // http-proxy-3 pipes the body on; when the origin breaks off mid-body the pipe just stops, and
       // the client would wait for bytes that never come. Cut the client off too, so it sees the break.
-      const ctx = (req as PassRequest)[CONTEXT]
+      // (When the client left first, http-proxy-3 ended the origin request itself: nothing to report.)
       proxyRes.once('close', () => {
-        if (proxyRes.complete || res.writableEnded) return
+        if (proxyRes.complete || res.writableEnded || res.destroyed) return
         this.log.passFailed(new Error('the origin broke off the response body'), { reqId: ctx?.reqId ?? '', upstream: ctx?.route?.upstream.name ?? '' })
         res.destroy()
       })
-      if (ctx !== undefined && isUnsafe(ctx.method)) this.onUnsafeResponse(ctx, proxyRes)
     })
   }
 

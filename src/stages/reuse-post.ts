@@ -25,15 +25,17 @@ export function storePostResponse(rt: Runtime, ctx: RequestContext, res: Incomin
   if (cache === undefined) return
 
   const responseTime = Date.now()
-  const head = { status, headers: res.headers, requestTime: responseTime - (performance.now() - ctx.startedAt), responseTime }
+  // A copy: the pass stage goes on to change these fields for the client (Cache-Status, Connection).
+  const headers = { ...res.headers }
+  const head = { status, headers, requestTime: responseTime - (performance.now() - ctx.startedAt), responseTime }
   const reqHeaders = ctx.req.headers
   const reqDirectives = parseRequestCacheControl(reqHeaders['cache-control'], reqHeaders.pragma)
   const verdict = judge(head, reqHeaders, reqDirectives, cache)
   if ('reason' in verdict) return
   // "Explicit freshness" (§9.3.3): the origin's own word; a route TTL or a heuristic does not count.
-  const explicit = originFreshness(verdict.storable.directives, res.headers, responseTime)
+  const explicit = originFreshness(verdict.storable.directives, headers, responseTime)
   if (explicit === undefined || explicit.lifetimeMs <= 0) return
-  if (Number(res.headers['content-length']) > cache.maxObjectBytes) return
+  if (Number(headers['content-length']) > cache.maxObjectBytes) return
 
   const key = keyFor(ctx.host, ctx.path, ctx.query, cache.key, reqHeaders)
   const chunks: Buffer[] = []

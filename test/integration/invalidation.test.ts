@@ -69,6 +69,18 @@ describe('a POST response reused for GET (RFC 9110 §9.3.3)', () => {
     expect(t.origin.seen.map((r) => r.method)).toEqual(['POST'])
   })
 
+  it('the stored answer is the origin\'s, not what the pass path made of it for the POST\'s client', async () => {
+    t.origin.on(
+      '/posts/fields',
+      postThen({ headers: { 'cache-control': 'max-age=60', 'content-location': '/posts/fields', 'cache-status': 'upstream; hit' }, body: 'p' }),
+    )
+    const post = await t.get('/posts/fields', { method: 'POST', body: 'x' })
+    expect(post.cacheStatusHeader).toBe('upstream; hit, corral; fwd=method; detail=method')
+    const hit = await t.get('/posts/fields')
+    expect(hit.cacheStatus).toBe('HIT')
+    expect(hit.cacheStatusHeader).toMatch(/^upstream; hit, corral; hit; ttl=\d+$/)
+  })
+
   it('an absolute Content-Location with the same URI counts too; the query is part of the URI', async () => {
     const own = { 'cache-control': 'max-age=60', 'content-location': 'http://localhost/posts/q?a=1' }
     t.origin.on('/posts/q', postThen({ headers: own, body: 'from post' }))

@@ -1,7 +1,9 @@
 /** Keys, bypass, pass-through, WebSockets, large bodies and bad input. */
 import { connect } from 'node:net'
-import { request as httpRequest } from 'node:http'
+import { createServer, request as httpRequest, type ServerResponse } from 'node:http'
 import { describe, expect, it } from 'vitest'
+import { pino } from 'pino'
+import { startGateway } from '../../src/gateway.js'
 import { client, startTestGateway, testConfig, useGateway } from '../helpers/gateway.js'
 
 const t = useGateway(() => ({
@@ -273,5 +275,45 @@ describe('origins that break off', () => {
     )
     expect(await t.get('/broken-cacheable')).toMatchObject({ status: 502, cacheStatus: 'MISS' })
     expect(await t.get('/broken-cacheable')).toMatchObject({ status: 200, cacheStatus: 'MISS', body: 'whole' })
+  })
+})
+
+describe('who broke off', () => {
+  it('an origin break is logged, a client that leaves mid-body is not blamed on the origin', async () => {
+    // An origin that sends a head and one chunk, then holds the body: /break then breaks off.
+    const held: ServerResponse[] = []
+    const origin = createServer((req, res) => {
+      res.writeHead(200, { 'content-length': '1000' })
+      res.write('x'.repeat(10))
+      if (req.url === '/break') setTimeout(() => res.socket?.destroy(), 20)
+      else held.push(res)
+    })
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+    const address = origin.address()
+    const originUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+    const lines: string[] = []
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) })
+    const gateway = await startGateway(testConfig(originUrl, { routes: [{ cache: false }] }), { logger })
+    try {
+      const broke = (): number => lines.filter((line) => line.includes('the origin broke off the response body')).length
+      const leaving = new AbortController()
+      const left = new Promise<void>((resolve) => {
+        const req = httpRequest(`${gateway.urls[0]!}/leave`, { signal: leaving.signal }, (res) => {
+          res.once('data', () => leaving.abort())
+        })
+        req.on('error', () => resolve())
+        req.end()
+      })
+      await left
+      while (held.length === 0 || !held[0]!.socket?.destroyed) await new Promise((r) => setTimeout(r, 5))
+      expect(broke()).toBe(0)
+      await client(gateway.urls[0]!)('/break').catch(() => undefined)
+      while (broke() === 0) await new Promise((r) => setTimeout(r, 5))
+      expect(broke()).toBe(1)
+    } finally {
+      await gateway.close()
+      for (const res of held) res.destroy()
+      await new Promise<void>((resolve) => origin.close(() => resolve()))
+    }
   })
 })
