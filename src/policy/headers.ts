@@ -73,6 +73,12 @@ function qualifiedNames(d: ResponseDirectives): ReadonlySet<string> | undefined 
   return new Set([...(noCache ?? []), ...(priv ?? [])])
 }
 
+/** The pairs without the fields a qualified `no-cache="…"` / `private="…"` in `d` names. */
+export function withoutQualified(pairs: HeaderPairs, d: ResponseDirectives): HeaderPairs {
+  const qualified = qualifiedNames(d)
+  return qualified === undefined ? pairs : pairs.filter(([name]) => !qualified.has(name))
+}
+
 /**
  * The header pairs to store (RFC 9111 §3.1): every field except hop-by-hop ones, those named in
  * Connection, proxy-specific ones, Age, and those named by a qualified `no-cache="…"` (§5.2.2.4)

@@ -21,14 +21,18 @@ const BOOLEAN = /^\?[01]/
 type Bare = { kind: 'integer' | 'decimal' | 'string' | 'token' | 'bytes' | 'boolean' | 'inner-list'; text: string }
 
 /**
- * The first of `fields` the response carries, as Cache-Control text, or undefined when none is
- * present or the first present one is not a valid Dictionary (then Cache-Control applies).
+ * RFC 9213 §2.1: the first of `fields`, in list order, with a valid, non-empty value, as
+ * Cache-Control text; undefined when there is none (then Cache-Control and Expires apply). An
+ * empty or invalid field is passed over for the next one on the list.
  */
 export function targetedDirectives(headers: HeaderMap, fields: readonly string[]): string | undefined {
   for (const name of fields) {
     const value = headers[name]
     if (value === undefined) continue
-    return toCacheControl(Array.isArray(value) ? value.join(', ') : value)
+    const field = Array.isArray(value) ? value.join(', ') : value
+    if (field.trim() === '') continue
+    const directives = toCacheControl(field)
+    if (directives !== undefined) return directives
   }
   return undefined
 }

@@ -36,6 +36,8 @@ type FetchResult =
       readonly cacheStatus: CacheStatus
       readonly fwdStatus: number
       readonly stored: boolean
+      /** Why it was not stored, when that was not a store failure. */
+      readonly reason?: Reason
       /** Fields of the origin's response meant for the requester alone (Set-Cookie under `setCookie: strip`). */
       readonly own?: readonly string[]
     }
@@ -204,7 +206,12 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
       const refreshed = refreshEntry(key, stale, response, input.reqHeaders, input.reqDirectives, cache)
       if ('reason' in refreshed) {
         await rt.store.delete(key.id).catch(() => false)
-        return { kind: 'entry', entry: stale, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored: false }
+        return { kind: 'entry', entry: stale, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored: false, reason: refreshed.reason }
+      }
+      if (refreshed.requestForbids !== undefined) {
+        // Only this request may not store (request no-store, Authorization): it gets the refreshed
+        // response, and the entry stays as it was for everyone else.
+        return { kind: 'entry', entry: refreshed.entry, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored: false, reason: refreshed.requestForbids }
       }
       const stored = await safeStore(rt, input, refreshed.entry)
       if (stored && input.index !== undefined) refreshVariants(rt, input, input.index, response, refreshed.entry)
@@ -257,7 +264,7 @@ function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetc
   const stale = plan.stale
   switch (result.kind) {
     case 'entry':
-      if (!result.stored) ctx.reason ??= 'STORAGE_ERROR'
+      if (!result.stored) ctx.reason ??= result.reason ?? 'STORAGE_ERROR'
       deliver(ctx, result.entry, result.cacheStatus, { ...forwarded(plan), fwdStatus: result.fwdStatus, stored: result.stored }, result.own)
       return Promise.resolve()
     case 'stream': {

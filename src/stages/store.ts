@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { RouteCache } from '../config/types.js'
 import { parseResponseCacheControl } from '../policy/cache-control.js'
 import { correctedInitialAgeMs, freshnessFor, staleWindowsMs } from '../policy/freshness.js'
-import { mergeRevalidated, toStoredHeaders } from '../policy/headers.js'
+import { mergeRevalidated, toStoredHeaders, withoutQualified } from '../policy/headers.js'
 import { whyNotStorable } from '../policy/storable.js'
 import { targetedDirectives } from '../policy/targeted.js'
 import type { HeaderPairs, RequestDirectives, ResponseDirectives } from '../policy/types.js'
@@ -119,6 +119,9 @@ export function buildEntry(
 /**
  * RFC 9111 §4.3.4: a 304 refreshes the stored entry: its header fields are updated from the
  * 304 and its freshness is computed anew from the merged fields and the new response times.
+ * `reason` when the merged response may no longer be stored at all (the entry must go);
+ * `requestForbids` when only this request forbids storing (request no-store, Authorization): the
+ * client gets the refreshed response and the stored entry stays as it was.
  */
 export function refreshEntry(
   key: CacheKey,
@@ -127,12 +130,30 @@ export function refreshEntry(
   reqHeaders: IncomingHttpHeaders,
   reqDirectives: RequestDirectives,
   route: RouteCache,
-): { entry: CacheEntry } | { reason: Reason } {
+): { entry: CacheEntry; requestForbids: Reason | undefined } | { reason: Reason } {
   const merged = mergeRevalidated(stale.headers, head.headers)
-  const mergedHead: ResponseHead = { ...head, status: stale.status, headers: toHeaderMap(merged) }
-  const verdict = judge(mergedHead, reqHeaders, reqDirectives, route)
+  // RFC 9110 §6.6.1: without a Date of its own, the 304 is dated when it was received.
+  if (head.headers.date === undefined) replaceField(merged, 'date', new Date(head.responseTime).toUTCString())
+  const mergedHeaders = toHeaderMap(merged)
+  // The 304's own Age counts (§4.2.3); Age is never stored, so it is not among the merged fields.
+  const mergedHead: ResponseHead = { ...head, status: stale.status, headers: { ...mergedHeaders, age: head.headers.age } }
+  const verdict = judge(mergedHead, NO_REQUEST_HEADERS, NO_DIRECTIVES, route)
   if ('reason' in verdict) return verdict
-  return { entry: buildEntry(key, mergedHead, verdict.storable, stale.body, reqHeaders, route, merged) }
+  // A targeted field's private="…" / no-cache="…" is only known after judging.
+  const stored = withoutQualified(merged, verdict.storable.directives)
+  const entry = buildEntry(key, mergedHead, verdict.storable, stale.body, reqHeaders, route, stored)
+  const forRequest = judge(mergedHead, reqHeaders, reqDirectives, route)
+  return { entry, requestForbids: 'reason' in forRequest ? forRequest.reason : undefined }
+}
+
+const NO_REQUEST_HEADERS: IncomingHttpHeaders = Object.freeze({})
+
+/** One `name` field with this value, where the first one was (or at the end). */
+function replaceField(pairs: Array<[string, string]>, name: string, value: string): void {
+  const at = pairs.findIndex(([n]) => n === name)
+  for (let i = pairs.length - 1; i > at; i--) if (pairs[i]?.[0] === name) pairs.splice(i, 1)
+  if (at === -1) pairs.push([name, value])
+  else pairs[at] = [name, value]
 }
 
 function toHeaderMap(pairs: HeaderPairs): IncomingHttpHeaders {
@@ -191,7 +212,7 @@ export async function refreshSiblings(
     const sibling = await store.get(id)
     // Other route-key selectors (key headers and cookies) are other cache keys: never theirs to refresh.
     if (sibling?.kind !== 'entry' || sibling.selector !== key.selector || sibling.etag?.trim() !== etag) continue
-    const result = refreshEntry(key, sibling, head, {}, NO_DIRECTIVES, route)
+    const result = refreshEntry(key, sibling, head, NO_REQUEST_HEADERS, NO_DIRECTIVES, route)
     if ('reason' in result || !sameFields(result.entry.vary, sibling.vary)) continue
     await store.set(id, { ...result.entry, varySignature: sibling.varySignature })
     count++

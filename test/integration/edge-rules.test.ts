@@ -207,6 +207,27 @@ describe('validation', () => {
   })
 })
 
+describe('304 without Date', () => {
+  it('a 304 without Date is dated when it arrived (RFC 9110 §6.6.1): the refreshed entry is fresh again', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    await withRawOrigin(
+      (socket, n) =>
+        socket.write(
+          n === 1
+            ? 'HTTP/1.1 200 OK\r\ncache-control: max-age=60\r\netag: "d"\r\ncontent-length: 2\r\n\r\nok'
+            : 'HTTP/1.1 304 Not Modified\r\netag: "d"\r\n\r\n',
+        ),
+      async (get, origin) => {
+        expect(await get('/no-date')).toMatchObject({ status: 200, cacheStatus: 'MISS' })
+        later(120_000)
+        expect(await get('/no-date')).toMatchObject({ status: 200, cacheStatus: 'REVALIDATED', body: 'ok' })
+        expect(await get('/no-date')).toMatchObject({ status: 200, cacheStatus: 'HIT', body: 'ok' })
+        expect(origin.hits()).toBe(2)
+      },
+    )
+  })
+})
+
 describe('ranges and conditionals answered from the cache', () => {
   const stored = { headers: { 'cache-control': 'max-age=60', 'content-type': 'text/plain', etag: '"abc"', 'x-stored': 'yes' }, body: ALPHABET }
 

@@ -107,6 +107,53 @@ describe('revalidation with the origin', () => {
     expect(bob.headers['x-user']).toBe('bob')
   })
 
+  it('a 304 never brings back a field a targeted private="…" keeps out of the entry', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    t.origin.on('/targeted-private', (r) =>
+      r.headers['if-none-match'] === '"t"'
+        ? { status: 304, headers: { etag: '"t"', 'x-user': 'bob' } }
+        : { headers: { etag: '"t"', 'cdn-cache-control': 'private="x-user", max-age=1', 'x-user': 'alice' }, body: 'shared' },
+    )
+    expect((await t.get('/targeted-private')).headers['x-user']).toBe('alice')
+    later(1_500)
+    const revalidated = await t.get('/targeted-private')
+    expect(revalidated).toMatchObject({ cacheStatus: 'REVALIDATED', body: 'shared' })
+    expect(revalidated.headers['x-user']).toBe('bob')
+    const hit = await t.get('/targeted-private')
+    expect(hit).toMatchObject({ cacheStatus: 'HIT', body: 'shared' })
+    expect(hit.headers['x-user']).toBeUndefined()
+  })
+
+  it.each([
+    ['no-store', { 'cache-control': 'no-cache, no-store' }],
+    ['Authorization', { 'cache-control': 'no-cache', authorization: 'Bearer x' }],
+  ])('a revalidation by a request that may not store (%s) leaves the entry for everyone else', async (_what, headers) => {
+    const path = `/keep-entry-${_what}`
+    t.origin.on(path, (r) =>
+      r.headers['if-none-match'] === '"k"' ? { status: 304, headers: { etag: '"k"' } } : { headers: { etag: '"k"', 'cache-control': 'max-age=60' }, body: 'kept' },
+    )
+    await t.get(path)
+    expect(await t.get(path, { headers })).toMatchObject({ cacheStatus: 'REVALIDATED', body: 'kept' })
+    expect(await t.get(path)).toMatchObject({ cacheStatus: 'HIT', body: 'kept' })
+    expect(t.origin.hitsOn(path)).toBe(2)
+  })
+
+  it('the Age a 304 carries counts: the refreshed entry is fresh for max-age minus it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    t.origin.on('/age-304', (r) =>
+      r.headers['if-none-match'] === '"a"'
+        ? { status: 304, headers: { etag: '"a"', 'cache-control': 'max-age=60', age: '50' } }
+        : { headers: { etag: '"a"', 'cache-control': 'max-age=1' }, body: 'aged' },
+    )
+    await t.get('/age-304')
+    later(1_500)
+    expect(await t.get('/age-304')).toMatchObject({ cacheStatus: 'REVALIDATED' })
+    later(5_000)
+    expect(await t.get('/age-304')).toMatchObject({ cacheStatus: 'HIT' })
+    later(6_000)
+    expect(await t.get('/age-304')).toMatchObject({ cacheStatus: 'REVALIDATED' })
+  })
+
   it('a response with no-cache is stored but validated before every use', async () => {
     t.origin.on('/nc', (r) =>
       r.headers['if-none-match'] === '"n"' ? { status: 304, headers: { etag: '"n"' } } : { headers: { etag: '"n"', 'cache-control': 'no-cache' }, body: 'nc' },

@@ -30,4 +30,15 @@ describe('targeted cache-control fields (RFC 9213, RFC 8941 Dictionary)', () => 
     expect(targetedDirectives(headers, ['other', 'cdn-cache-control'])).toBe('max-age=1')
     expect(targetedDirectives(headers, [])).toBeUndefined()
   })
+
+  it.each([
+    ['empty', ''],
+    ['blank', '  '],
+    ['invalid', 'Max-Age=10'],
+  ])('an %s field is passed over for the next one on the list, then for Cache-Control (RFC 9213 §2.1)', (_what, value) => {
+    expect(targetedDirectives({ 'corral-cache-control': value, 'cdn-cache-control': 'max-age=1' }, ['corral-cache-control', 'cdn-cache-control'])).toBe(
+      'max-age=1',
+    )
+    expect(targetedDirectives({ 'cdn-cache-control': value, 'cache-control': 'private' }, ['cdn-cache-control'])).toBeUndefined()
+  })
 })
