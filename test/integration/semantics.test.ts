@@ -12,6 +12,7 @@ const t = useGateway(() => ({
     { name: 'strip', match: { path: '/strip/' }, cache: { setCookie: 'strip' } },
     { name: 'targeted', match: { path: '/targeted/' }, cache: { targetedCacheControl: ['corral-cache-control', 'cdn-cache-control'] } },
     { name: 'range-pass', match: { path: '/range-pass/' }, cache: { rangeOnMiss: 'pass' } },
+    { name: 'targeted-ttl', match: { path: '/targeted-ttl/' }, cache: { ttl: '1m', targetedCacheControl: ['corral-cache-control', 'cdn-cache-control'] } },
     { name: 'small', match: { path: '/small/' }, cache: { maxObjectSize: '16B' } },
     { name: 'client-cc', match: { path: '/client-cc/' }, cache: { clientCacheControl: { public: true, 'max-age': '30s' } } },
     { name: 'default', cache: true },
@@ -86,6 +87,19 @@ describe('targeted cache-control (RFC 9213)', () => {
     }))
     await t.get('/targeted/mine')
     expect(await t.get('/targeted/mine')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
+  })
+
+  it('an empty or invalid targeted field is passed over: the next one applies, else Cache-Control', async () => {
+    t.origin.on('/targeted-ttl/empty', (_r, n) => ({ headers: { 'cache-control': 'private', 'cdn-cache-control': '' }, body: `v${n}` }))
+    await t.get('/targeted-ttl/empty')
+    // Cache-Control: private still holds, route TTL or not
+    expect(await t.get('/targeted-ttl/empty')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
+    t.origin.on('/targeted-ttl/next', (_r, n) => ({
+      headers: { 'cache-control': 'no-store', 'corral-cache-control': 'Max-Age=60', 'cdn-cache-control': 'max-age=60' },
+      body: `v${n}`,
+    }))
+    await t.get('/targeted-ttl/next')
+    expect(await t.get('/targeted-ttl/next')).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
   })
 
   it('by default only CDN-Cache-Control is read', async () => {
