@@ -58,6 +58,12 @@ const CASE_INSENSITIVE_LISTS: ReadonlySet<string> = new Set([
 ])
 
 /**
+ * Of those, the one whose parameter values may be case-sensitive (RFC 9110 §12.5.1, §5.6.6: only
+ * the type, subtype and parameter names are not): `version=A` and `version=a` stay apart.
+ */
+const CASE_SENSITIVE_PARAMETER_VALUES = 'accept'
+
+/**
  * A deterministic string of the request's values for the Vary fields `names` (as parseVary
  * returns them): one `name=value` per field, joined by `\n` (which no field value can contain);
  * an absent field is just `name`, so absent differs from empty (`name=`). Repeated lines are
@@ -92,7 +98,8 @@ export function varySignature(names: readonly string[], reqHeaders: HeaderMap): 
  */
 export function normalizeFieldValue(name: string, value: string): string {
   const caseInsensitiveList = CASE_INSENSITIVE_LISTS.has(name)
-  const canonical = isCanonical(value, caseInsensitiveList) ? value : canonicalize(value, caseInsensitiveList)
+  const keepValueCase = name === CASE_SENSITIVE_PARAMETER_VALUES
+  const canonical = isCanonical(value, caseInsensitiveList, keepValueCase) ? value : canonicalize(value, caseInsensitiveList, keepValueCase)
   return name === 'accept-language' ? byPreference(canonical) : canonical
 }
 
@@ -103,22 +110,30 @@ export function normalizeFieldValue(name: string, value: string): string {
  */
 function byPreference(canonical: string): string {
   if (!canonical.includes(',') && !canonical.includes(';')) return canonical
-  const members = canonical.split(', ').map((member) => {
+  // A quoted string has no place in Accept-Language: leave such a value exactly as it came.
+  if (canonical.includes('"')) return canonical
+  const members: Array<{ text: string; q: number }> = []
+  for (const member of canonical.split(', ')) {
     const parts = member.split(';')
     let q = 1
     const kept = [parts[0] ?? '']
     for (const param of parts.slice(1)) {
       if (param.startsWith('q=')) {
-        const value = Number(param.slice(2))
-        q = Number.isFinite(value) ? value : 0
+        // Only the qvalue grammar (RFC 9110 §12.4.2) is understood; anything else, and the
+        // order the client wrote is kept as it is.
+        if (!QVALUE.test(param.slice(2))) return canonical
+        q = Number(param.slice(2))
       } else kept.push(param)
     }
     if (q !== 1) kept.push(`q=${q}`)
-    return { text: kept.join(';'), q }
-  })
+    members.push({ text: kept.join(';'), q })
+  }
   members.sort((a, b) => b.q - a.q || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0))
   return members.map((m) => m.text).join(', ')
 }
+
+/** RFC 9110 §12.4.2: `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`. */
+const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/
 
 const SP = 0x20
 const HTAB = 0x09
@@ -133,12 +148,13 @@ function isWs(c: number): boolean {
 }
 
 /** @internal Exported for tests. Builds the canonical form (see normalizeFieldValue). */
-export function canonicalize(value: string, caseInsensitiveList: boolean): string {
+export function canonicalize(value: string, caseInsensitiveList: boolean, keepValueCase = false): string {
   let out = ''
   let member = ''
   let ws = '' // whitespace seen inside the member, kept only if more of the member follows
   let last = 0 // last character code appended to member outside a quoted string
   let quoted = false
+  let inValue = false // after a parameter's `=`, up to the next `;` or `,`
   const n = value.length
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i)
@@ -159,17 +175,20 @@ export function canonicalize(value: string, caseInsensitiveList: boolean): strin
       member = ''
       ws = ''
       last = 0
+      inValue = false
       continue
     }
     if (caseInsensitiveList && (c === SEMICOLON || c === EQUALS)) {
       ws = ''
       member += value[i]
       last = c
+      inValue = c === EQUALS
       continue
     }
     member += ws
     ws = ''
-    member += caseInsensitiveList && c >= 0x41 && c <= 0x5a ? String.fromCharCode(c + 32) : value[i]
+    const lower = caseInsensitiveList && !(keepValueCase && inValue)
+    member += lower && c >= 0x41 && c <= 0x5a ? String.fromCharCode(c + 32) : value[i]
     if (c === DQUOTE) quoted = true
     last = c
   }
@@ -178,13 +197,14 @@ export function canonicalize(value: string, caseInsensitiveList: boolean): strin
 }
 
 /** @internal Exported for tests. True exactly when canonicalize(value) === value, without allocating. */
-export function isCanonical(value: string, caseInsensitiveList: boolean): boolean {
+export function isCanonical(value: string, caseInsensitiveList: boolean, keepValueCase = false): boolean {
   const n = value.length
   let memberLen = 0
   let pendingWs = 0
   let last = 0
   let quoted = false
   let afterComma = false
+  let inValue = false
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i)
     if (quoted) {
@@ -210,15 +230,17 @@ export function isCanonical(value: string, caseInsensitiveList: boolean): boolea
       memberLen = 0
       last = 0
       afterComma = true
+      inValue = false
       continue
     }
     if (caseInsensitiveList && (c === SEMICOLON || c === EQUALS)) {
       if (pendingWs > 0) return false
       memberLen++
       last = c
+      inValue = c === EQUALS
       continue
     }
-    if (caseInsensitiveList && c >= 0x41 && c <= 0x5a) return false
+    if (caseInsensitiveList && !(keepValueCase && inValue) && c >= 0x41 && c <= 0x5a) return false
     memberLen += pendingWs + 1
     pendingWs = 0
     if (c === DQUOTE) quoted = true

@@ -37,6 +37,14 @@ describe('varySignature', () => {
     expect(varySignature(names, a) === varySignature(names, b)).toBe(same)
   })
 
+  it.each<[string, string, string, boolean]>([
+    ['media types and parameter names are case-insensitive', 'Application/JSON;Version=A', 'application/json;version=A', true],
+    ['parameter values keep their case (RFC 9110 §5.6.6)', 'application/json;version=A', 'application/json;version=a', false],
+    ['a quoted parameter value keeps its case too', 'text/plain;x="A"', 'text/plain;x="a"', false],
+  ])('Accept: %s', (_name, a, b, same) => {
+    expect(varySignature(['accept'], { accept: a }) === varySignature(['accept'], { accept: b })).toBe(same)
+  })
+
   it('is the same for the same request and different per field', () => {
     expect(varySignature(['a', 'b'], { a: '1' })).toBe('a=1\nb')
     expect(varySignature(['a', 'b'], { b: '1' })).toBe('a\nb=1')
@@ -53,10 +61,14 @@ describe('varySignature', () => {
   it('the fast path agrees with canonicalize on every short string', () => {
     const alphabet = ['a', 'B', ' ', '\t', ',', ';', '=', '"', '\\']
     const check = (s: string): void => {
-      for (const ci of [false, true]) {
-        const canon = canonicalize(s, ci)
-        if (isCanonical(s, ci) !== (canon === s)) throw new Error(`fast path disagrees for ${JSON.stringify(s)} (ci=${ci})`)
-        if (canonicalize(canon, ci) !== canon) throw new Error(`not idempotent for ${JSON.stringify(s)} (ci=${ci})`)
+      for (const [ci, keep] of [
+        [false, false],
+        [true, false],
+        [true, true],
+      ] as const) {
+        const canon = canonicalize(s, ci, keep)
+        if (isCanonical(s, ci, keep) !== (canon === s)) throw new Error(`fast path disagrees for ${JSON.stringify(s)} (ci=${ci}, keep=${keep})`)
+        if (canonicalize(canon, ci, keep) !== canon) throw new Error(`not idempotent for ${JSON.stringify(s)} (ci=${ci}, keep=${keep})`)
       }
     }
     const walk = (prefix: string, depth: number): void => {
@@ -80,6 +92,12 @@ describe('Accept-Language is compared by preference, not by order (RFC 9110 §12
   it.each([
     ['en;q=0.5, de', 'en, de;q=0.5'],
     ['en', 'en-us'],
+    // an invalid q-value is not understood: the member order the client wrote stays as it is
+    ['en;q=0x1, de', 'de, en;q=0x1'],
+    ['en;q=abc, de', 'en;q=0, de'],
+    ['en;q=1e-1, de', 'en;q=0.1, de'],
+    // a quoted string (never valid here) is left alone rather than split inside
+    ['x;a="1, 2"', '2", x;a="1'],
   ])('%s ≢ %s', (a, b) => {
     expect(varySignature(['accept-language'], { 'accept-language': a })).not.toBe(varySignature(['accept-language'], { 'accept-language': b }))
   })
