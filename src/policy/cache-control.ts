@@ -211,6 +211,8 @@ export function parseResponseCacheControl(value: string | readonly string[] | un
       case 's-maxage': {
         const seconds = malformed ? undefined : parseDeltaSeconds(arg)
         const key = name === 'max-age' ? 'maxAge' : 'sMaxage'
+        // An s-maxage, even unreadable, still says proxy-revalidate for a shared cache (§5.2.2.10).
+        if (seconds === undefined && name === 's-maxage') d.proxyRevalidate = true
         if (seconds === undefined) d.conflicting = true
         else if (d[key] === undefined) d[key] = seconds
         else if (d[key] !== seconds) d.conflicting = true

@@ -104,9 +104,12 @@ export function cacheableStatus(x: StoreInput): Reason | undefined {
 export function hasFreshness(x: StoreInput): Reason | undefined {
   if (x.freshness !== undefined) return undefined
   const hasValidator = isPresent(x.resHeaders.etag) || isPresent(x.resHeaders['last-modified'])
-  // Stored at lifetime 0 only to be revalidated: no-cache asks for exactly that, and `public`
-  // makes any response storable (RFC 9111 §3, §5.2.2.9).
-  return (x.directives.noCache === true || x.directives.public) && hasValidator ? undefined : 'NO_FRESHNESS'
+  if (!hasValidator) return 'NO_FRESHNESS'
+  // Stored at lifetime 0 only to be revalidated. RFC 9111 §3 lets a response without explicit
+  // freshness be stored when it says `public` (§5.2.2.9), or when its status is heuristically
+  // cacheable; no-cache by itself does not make a 302 or a 201 storable.
+  if (x.directives.public) return undefined
+  return x.directives.noCache === true && HEURISTICALLY_CACHEABLE.has(x.status) ? undefined : 'NO_FRESHNESS'
 }
 
 /** In evaluation order. */

@@ -38,8 +38,10 @@ export function targetedDirectives(headers: HeaderMap, fields: readonly string[]
 }
 
 export function toCacheControl(field: string): string | undefined {
-  const members = parseDictionary(field)
-  if (members === undefined) return undefined
+  const parsed = parseDictionary(field)
+  if (parsed === undefined) return undefined
+  // RFC 8941 §4.2.2: a key given twice keeps its last value.
+  const members = new Map(parsed)
   const out: string[] = []
   for (const [key, value] of members) {
     if (INTEGER_DIRECTIVES.has(key)) {

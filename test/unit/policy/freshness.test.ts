@@ -169,6 +169,7 @@ describe('staleWindowsMs', () => {
     ['must-revalidate forbids both', 'max-age=60, must-revalidate, stale-while-revalidate=30', { swrMs: 0, sieMs: 0 }],
     ['proxy-revalidate forbids both', 'max-age=60, proxy-revalidate', { swrMs: 0, sieMs: 0 }],
     ['s-maxage forbids both (implies proxy-revalidate)', 's-maxage=60, stale-if-error=60', { swrMs: 0, sieMs: 0 }],
+    ['an unreadable s-maxage forbids both too', 's-maxage=abc, stale-while-revalidate=60, stale-if-error=600', { swrMs: 0, sieMs: 0 }],
     ['no-cache forbids swr and the default sie', 'no-cache', { swrMs: 0, sieMs: 0 }],
     ['no-cache keeps an explicit stale-if-error', 'no-cache, stale-if-error=5', { swrMs: 0, sieMs: 5_000 }],
     ['qualified no-cache does not forbid stale', 'no-cache="set-cookie", max-age=60', { swrMs: 10_000, sieMs: 20_000 }],

@@ -79,6 +79,9 @@ describe('whyNotStorable', () => {
     ['no-cache + Last-Modified without freshness', { resHeaders: { 'cache-control': 'no-cache', 'last-modified': 'Mon, 15 Jan 2024 12:00:00 GMT' } }, undefined],
     ['no-cache without a validator', { resHeaders: { 'cache-control': 'no-cache' } }, 'NO_FRESHNESS'],
     ['qualified no-cache + ETag needs freshness', { resHeaders: { 'cache-control': 'no-cache="x"', etag: '"a"' } }, 'NO_FRESHNESS'],
+    ['no-cache + ETag does not make a 302 storable (RFC 9111 §3)', { status: 302, resHeaders: { 'cache-control': 'no-cache', etag: '"a"' } }, 'NO_FRESHNESS'],
+    ['no-cache + ETag does not make a 201 storable', { status: 201, resHeaders: { 'cache-control': 'no-cache', etag: '"a"' } }, 'NO_FRESHNESS'],
+    ['public + ETag makes a 302 storable, to revalidate', { status: 302, resHeaders: { 'cache-control': 'public', etag: '"a"' } }, undefined],
     ['max-age=0 is storable (stale, can serve stale-if-error / revalidate)', { resHeaders: { 'cache-control': 'max-age=0' } }, undefined],
     ['override mode still refuses no-store', { resHeaders: { 'cache-control': 'no-store' }, route: { originCacheControl: 'override', defaultTtlMs: 60_000 } }, 'NO_STORE'],
   ])('%s', (_name, c, expected) => {

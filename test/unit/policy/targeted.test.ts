@@ -13,6 +13,8 @@ describe('targeted cache-control fields (RFC 9213, RFC 8941 Dictionary)', () => 
     ['max-age="60"', ''], //               wrong type: the directive is ignored
     ['max-age=1.5, s-maxage=10', 's-maxage=10'],
     ['x=(a b), max-age=1', 'max-age=1'],
+    ['max-age=10, max-age=20', 'max-age=20'], //   RFC 8941: a repeated key keeps its last value
+    ['max-age=100, max-age=?0', ''],
   ])('%s → %s', (field, expected) => {
     expect(toCacheControl(field)).toBe(expected)
   })
