@@ -40,7 +40,7 @@ const NOT_UPDATED: ReadonlySet<string> = new Set(['content-length', 'content-enc
 const NOT_MERGED: ReadonlySet<string> = new Set(['set-cookie'])
 
 /** Field names listed in Connection (RFC 9110 §7.6.1), lowercased. */
-function connectionOptions(headers: HeaderMap): ReadonlySet<string> | undefined {
+export function connectionOptions(headers: HeaderMap): ReadonlySet<string> | undefined {
   const connection = headers.connection
   if (connection === undefined) return undefined
   const names = new Set<string>()
@@ -66,7 +66,8 @@ export function stripHopByHop(headers: HeaderMap): Record<string, string | strin
   return out
 }
 
-function qualifiedNames(d: ResponseDirectives): ReadonlySet<string> | undefined {
+/** The field names a qualified `no-cache="…"` / `private="…"` lists (undefined when none). */
+export function qualifiedNames(d: ResponseDirectives): ReadonlySet<string> | undefined {
   const noCache = typeof d.noCache === 'boolean' ? undefined : d.noCache
   const priv = typeof d.private === 'boolean' ? undefined : d.private
   if (noCache === undefined && priv === undefined) return undefined

@@ -11,8 +11,8 @@ import type { RequestContext } from '../context.js'
 import { GatewayError } from '../errors.js'
 import { toGatewayError, type OriginResponse } from '../origin/client.js'
 import { notModifiedMatches, revalidationHeaders } from '../policy/conditional.js'
-import { HOP_BY_HOP } from '../policy/headers.js'
-import type { RequestDirectives } from '../policy/types.js'
+import { connectionOptions, HOP_BY_HOP, qualifiedNames } from '../policy/headers.js'
+import type { RequestDirectives, ResponseDirectives } from '../policy/types.js'
 import { varySignature } from '../policy/vary.js'
 import type { Runtime } from '../runtime.js'
 import type { CacheStatus, Reason } from '../status.js'
@@ -215,7 +215,7 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
       }
       const stored = await safeStore(rt, input, refreshed.entry)
       if (stored && input.index !== undefined) refreshVariants(rt, input, input.index, response, refreshed.entry)
-      return { kind: 'entry', entry: refreshed.entry, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored, own: ownFields(response.headers, refreshed.entry) }
+      return { kind: 'entry', entry: refreshed.entry, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored, own: ownFields(response.headers, refreshed.directives, true) }
     }
     const verdict = response.status === 304 ? { reason: 'STATUS' as const } : judge(response, input.reqHeaders, input.reqDirectives, cache)
     if ('reason' in verdict) return { kind: 'stream', response, prefix: [], reason: verdict.reason }
@@ -232,7 +232,7 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
       cacheStatus: stale === undefined ? 'MISS' : 'EXPIRED',
       fwdStatus: response.status,
       stored,
-      own: ownFields(response.headers, entry),
+      own: ownFields(response.headers, verdict.storable.directives, cache.setCookie === 'strip'),
     }
   } catch (err) {
     discardBody(response.body)
@@ -303,22 +303,29 @@ function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetc
  * responses are the origin's business with this hop and stop here.
  */
 /**
- * The origin's fields that the stored entry leaves out on purpose (`private="…"`, `no-cache="…"`,
- * Set-Cookie under `setCookie: strip`): they belong to the requester, who gets them; followers
- * and later hits do not.
+ * The origin's fields that the stored entry leaves out on purpose, named by their sources: those
+ * a qualified `private="…"` / `no-cache="…"` lists, and Set-Cookie when it is not stored (under
+ * `setCookie: strip`, or in a 304). They belong to the requester, who gets them; followers and
+ * later hits do not. Fields left out for other reasons (hop-by-hop, Connection options, an
+ * upstream X-Cache-Status) are not anyone's.
  */
-function ownFields(headers: IncomingHttpHeaders, entry: CacheEntry): readonly string[] | undefined {
+function ownFields(headers: IncomingHttpHeaders, d: ResponseDirectives, setCookie: boolean): readonly string[] | undefined {
+  const named = qualifiedNames(d)
+  if (named === undefined && !setCookie) return undefined
+  const listed = connectionOptions(headers)
   let own: string[] | undefined
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || NOT_OWN.has(name) || HOP_BY_HOP.has(name)) continue
-    if (entry.headers.some(([stored]) => stored === name)) continue
+  const add = (name: string): void => {
+    const value = headers[name]
+    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name) === true || NOT_OWN.has(name)) return
     own ??= []
     for (const v of Array.isArray(value) ? value : [value]) own.push(name, v)
   }
+  if (named !== undefined) for (const name of named) add(name)
+  if (setCookie && named?.has('set-cookie') !== true) add('set-cookie')
   return own
 }
 
-const NOT_OWN: ReadonlySet<string> = new Set(['content-length', 'age', 'date', 'cache-status'])
+const NOT_OWN: ReadonlySet<string> = new Set(['content-length', 'age', 'date', 'cache-status', 'x-cache-status'])
 
 /** RFC 5861 §4: the statuses stale-if-error may answer instead of. */
 function isErrorStatus(status: number): boolean {

@@ -130,7 +130,7 @@ export function refreshEntry(
   reqHeaders: IncomingHttpHeaders,
   reqDirectives: RequestDirectives,
   route: RouteCache,
-): { entry: CacheEntry; requestForbids: Reason | undefined } | { reason: Reason } {
+): { entry: CacheEntry; directives: ResponseDirectives; requestForbids: Reason | undefined } | { reason: Reason } {
   const merged = mergeRevalidated(stale.headers, head.headers)
   // RFC 9110 §6.6.1: without a Date of its own, the 304 is dated when it was received.
   if (head.headers.date === undefined) replaceField(merged, 'date', new Date(head.responseTime).toUTCString())
@@ -143,7 +143,7 @@ export function refreshEntry(
   const stored = withoutQualified(merged, verdict.storable.directives)
   const entry = buildEntry(key, mergedHead, verdict.storable, stale.body, reqHeaders, route, stored)
   const forRequest = judge(mergedHead, reqHeaders, reqDirectives, route)
-  return { entry, requestForbids: 'reason' in forRequest ? forRequest.reason : undefined }
+  return { entry, directives: verdict.storable.directives, requestForbids: 'reason' in forRequest ? forRequest.reason : undefined }
 }
 
 const NO_REQUEST_HEADERS: IncomingHttpHeaders = Object.freeze({})

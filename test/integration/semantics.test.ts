@@ -332,6 +332,17 @@ describe('clientCacheControl: what clients are told', () => {
     expect(hit.headers['cache-control']).toBe('public, max-age=30')
   })
 
+  it('fields left out for other reasons are nobody\'s: no upstream X-Cache-Status, no Connection options, and the route\'s Cache-Control', async () => {
+    t.origin.on('/client-cc/upstream', {
+      headers: { 'cache-control': 'max-age=60', 'x-cache-status': 'HIT', connection: 'x-hop', 'x-hop': 'hop' },
+      body: 'from behind another cache',
+    })
+    const miss = await t.get('/client-cc/upstream')
+    expect(miss.headers['x-cache-status']).toBe('MISS')
+    expect(miss.headers['x-hop']).toBeUndefined()
+    expect(miss.headers['cache-control']).toBe('public, max-age=30')
+  })
+
   it('other routes still pass the origin\'s fields on', async () => {
     t.origin.on('/other-cc', origin)
     await t.get('/other-cc')
