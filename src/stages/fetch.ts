@@ -11,7 +11,8 @@ import type { RequestContext } from '../context.js'
 import { GatewayError } from '../errors.js'
 import { toGatewayError, type OriginResponse } from '../origin/client.js'
 import { notModifiedMatches, revalidationHeaders } from '../policy/conditional.js'
-import { connectionOptions, HOP_BY_HOP, qualifiedNames } from '../policy/headers.js'
+import { parseResponseCacheControl } from '../policy/cache-control.js'
+import { connectionOptions, HOP_BY_HOP, mergeRevalidated, qualifiedNames } from '../policy/headers.js'
 import type { RequestDirectives, ResponseDirectives } from '../policy/types.js'
 import { varySignature } from '../policy/vary.js'
 import type { Runtime } from '../runtime.js'
@@ -40,6 +41,8 @@ type FetchResult =
       readonly reason?: Reason
       /** Fields of the origin's response meant for the requester alone (Set-Cookie under `setCookie: strip`). */
       readonly own?: readonly string[]
+      /** false: for the requester only; followers fetch their own (the response may no longer be shared). */
+      readonly shareable?: boolean
     }
   | { readonly kind: 'stream'; readonly response: OriginResponse; readonly prefix: Buffer[]; readonly reason: Reason }
   | { readonly kind: 'error'; readonly error: GatewayError }
@@ -205,8 +208,21 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
       if (!notModifiedMatches(stale, response.headers)) return await originFetch(rt, { ...input, revalidate: false }, ctx)
       const refreshed = refreshEntry(key, stale, response, input.reqHeaders, input.reqDirectives, cache)
       if ('reason' in refreshed) {
+        // The origin's new word (no-store, private…) forbids keeping the entry. The requester still
+        // gets the stored body with the 304's fields, its Set-Cookie included; nobody else does.
         await rt.store.delete(key.id).catch(() => false)
-        return { kind: 'entry', entry: stale, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored: false, reason: refreshed.reason }
+        const merged = mergeRevalidated(stale.headers, response.headers)
+        const directives = parseResponseCacheControl(merged.filter(([name]) => name === 'cache-control').map(([, value]) => value))
+        return {
+          kind: 'entry',
+          entry: { ...stale, headers: merged },
+          cacheStatus: 'REVALIDATED',
+          fwdStatus: 304,
+          stored: false,
+          reason: refreshed.reason,
+          own: ownFields(response.headers, directives, true),
+          shareable: false,
+        }
       }
       if (refreshed.requestForbids !== undefined) {
         // Only this request may not store (request no-store, Authorization): it gets the refreshed
@@ -335,6 +351,7 @@ function isErrorStatus(status: number): boolean {
 function outcomeOf(result: FetchResult): FlightOutcome {
   switch (result.kind) {
     case 'entry':
+      if (result.shareable === false) return { kind: 'not-shareable', reason: result.reason ?? 'NO_STORE', originStatus: result.fwdStatus }
       return { kind: 'entry', entry: result.entry, cacheStatus: result.cacheStatus, fwdStatus: result.fwdStatus }
     case 'stream':
       return { kind: 'not-shareable', reason: result.reason, originStatus: result.response.status }
@@ -345,8 +362,8 @@ function outcomeOf(result: FetchResult): FlightOutcome {
 
 function remember(rt: Runtime, input: FetchInput, result: FetchResult): void {
   const id = input.key.id
-  if (result.kind === 'entry') rt.hitForMiss.clear(id)
-  else if (result.kind === 'stream' && RESOURCE_REASONS.has(result.reason)) {
+  if (result.kind === 'entry' && result.shareable !== false) rt.hitForMiss.clear(id)
+  else if (result.kind !== 'error' && result.reason !== undefined && RESOURCE_REASONS.has(result.reason)) {
     // A request's own no-store says nothing about the resource.
     if (result.reason === 'NO_STORE' && input.reqDirectives.noStore) return
     rt.hitForMiss.mark(id, Date.now())
