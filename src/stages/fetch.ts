@@ -21,7 +21,7 @@ import type { CacheEntry, VaryIndex } from '../store/types.js'
 import { canServeStaleOnError, NO_DIRECTIVES } from './decide.js'
 import { deliver, reasonDetail, type Forwarded } from './deliver.js'
 import type { CacheKey } from './key.js'
-import { discardBody, forwardInterim, respondError, streamToClient } from './respond.js'
+import { discardBody, forwardInterim, respondError, skipBody, streamToClient } from './respond.js'
 import { buildEntry, judge, refreshEntry, refreshSiblings, storeEntry } from './store.js'
 
 /** What a leader tells its followers. */
@@ -149,7 +149,7 @@ export function serveStaleAndRefresh(
     (result) => {
       role.settle(outcomeOf(result))
       remember(rt, input, result)
-      if (result.kind === 'stream') result.response.body.resume()
+      if (result.kind === 'stream') skipBody(result.response.body, result.response.headers)
       if (result.kind === 'error') rt.log.refreshFailed(result.error, { keyId: key.id })
     },
     (err: unknown) => {
@@ -286,7 +286,7 @@ function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetc
     case 'stream': {
       const { response } = result
       if (isErrorStatus(response.status) && stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
-        response.body.resume()
+        skipBody(response.body, response.headers)
         deliver(ctx, stale, 'STALE', { fwd: 'stale', fwdStatus: response.status, detail: 'stale-if-error' })
         return Promise.resolve()
       }

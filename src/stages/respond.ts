@@ -55,6 +55,20 @@ export function discardBody(body: Readable): void {
   body.destroy()
 }
 
+/** Bodies up to this size are read to the end when nobody wants them, so that their connection is reused. */
+const DRAIN_LIMIT = 64 * 1024
+
+/**
+ * An origin body nobody will read (a HEAD, a refresh not stored, an error replaced by a stale copy):
+ * a small one is drained so that its pool connection is reused; a large one, or one of unknown
+ * length, is dropped with its connection rather than downloaded for nothing.
+ */
+export function skipBody(body: Readable, headers: IncomingHttpHeaders): void {
+  const length = headers['content-length'] === undefined ? Number.NaN : Number(headers['content-length'])
+  if (length <= DRAIN_LIMIT) body.resume()
+  else discardBody(body)
+}
+
 /** A short plain-text error. `bypass`: the request never used the cache. */
 export function respondError(ctx: RequestContext, err: GatewayError, bypass = false): void {
   const { res } = ctx
@@ -105,7 +119,7 @@ export function streamToClient(
   out.push('x-cache-status', cacheStatus, 'cache-status', upstream === undefined ? ours : `${String(upstream)}, ${ours}`)
   res.writeHead(status, out)
   if (ctx.method === 'HEAD' || status === 204 || status === 304) {
-    body.resume()
+    skipBody(body, headers)
     res.end()
     return Promise.resolve()
   }

@@ -317,3 +317,45 @@ describe('who broke off', () => {
     }
   })
 })
+
+describe('bodies nobody reads', () => {
+  it('a HEAD for a large unstored object does not download its body; a small one keeps its connection', async () => {
+    const outcomes: Array<{ path: string; finished: boolean }> = []
+    const sockets = new Set<unknown>()
+    const origin = createServer((req, res) => {
+      sockets.add(req.socket)
+      const size = req.url === '/large' ? 200_000_000 : 1_000
+      res.writeHead(200, { 'cache-control': 'private', 'content-length': String(size) })
+      res.on('close', () => outcomes.push({ path: req.url ?? '', finished: res.writableFinished }))
+      // Written as the reader takes it: a client that stops reading stops the writing.
+      const chunk = Buffer.alloc(Math.min(size, 65_536), 'x')
+      let left = size
+      const pump = (): void => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length)
+          left -= n
+          if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once('drain', pump)
+        }
+        res.end()
+      }
+      pump()
+    })
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+    const address = origin.address()
+    const originUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+    const gateway = await startTestGateway(testConfig(originUrl, { upstreams: { default: { url: originUrl, connections: 1 } } }))
+    try {
+      const get = client(gateway.urls[0]!)
+      expect(await get('/small', { method: 'HEAD' })).toMatchObject({ status: 200, body: '' })
+      expect(await get('/small', { method: 'HEAD' })).toMatchObject({ status: 200, body: '' })
+      expect(sockets.size).toBe(1) // drained: the pool connection was reused
+      expect(await get('/large', { method: 'HEAD' })).toMatchObject({ status: 200, body: '' })
+      while (!outcomes.some((o) => o.path === '/large')) await new Promise((r) => setTimeout(r, 5))
+      expect(outcomes.find((o) => o.path === '/large')?.finished).toBe(false)
+      expect(await get('/small')).toMatchObject({ status: 200 })
+    } finally {
+      await gateway.close()
+      await new Promise<void>((resolve) => origin.close(() => resolve()))
+    }
+  })
+})
