@@ -210,7 +210,9 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
       if ('reason' in refreshed) {
         // The origin's new word (no-store, private…) forbids keeping the entry. The requester still
         // gets the stored body with the 304's fields, its Set-Cookie included; nobody else does.
-        await rt.store.delete(key.id).catch(() => false)
+        await Promise.resolve()
+          .then(() => rt.store.delete(key.id))
+          .catch(() => false)
         const merged = mergeRevalidated(stale.headers, response.headers)
         const directives = parseResponseCacheControl(merged.filter(([name]) => name === 'cache-control').map(([, value]) => value))
         return {

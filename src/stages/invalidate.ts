@@ -41,5 +41,12 @@ function invalidateUri(rt: Runtime, host: string, path: string, query: string): 
   if (route?.cache === undefined) return
   const { id } = keyFor(host, path, query, route.cache.key, {})
   rt.hitForMiss.clear(id)
-  rt.store.delete(id).catch((err: unknown) => rt.log.storeFailed(err, { keyId: id }))
+  // Now, not in a later microtask: a POST answer stored from the same response (reuse-post) may
+  // finish on the next tick and must come after. A store that throws instead of rejecting must
+  // not escape into http-proxy-3's event handler (an uncaught exception there ends the process).
+  try {
+    rt.store.delete(id).catch((err: unknown) => rt.log.storeFailed(err, { keyId: id }))
+  } catch (err) {
+    rt.log.storeFailed(err, { keyId: id })
+  }
 }

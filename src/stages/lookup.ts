@@ -22,9 +22,13 @@ const MISS: Lookup = Object.freeze({ entry: undefined, index: undefined, varyMis
 /** Look up without a promise when the store can (memory), else with one. */
 export function lookup(store: CacheStore, key: CacheKey, reqHeaders: IncomingHttpHeaders): Lookup | Promise<Lookup> {
   if (store.getSync === undefined) return lookupAsync(store, key, reqHeaders)
-  const record = store.getSync(key.id)
-  if (record?.kind !== 'vary') return primary(record, key)
-  return variant(record, store.getSync(variantIdFor(record, key, reqHeaders)))
+  try {
+    const record = store.getSync(key.id)
+    if (record?.kind !== 'vary') return primary(record, key)
+    return variant(record, store.getSync(variantIdFor(record, key, reqHeaders)))
+  } catch (err) {
+    return { entry: undefined, index: undefined, varyMiss: false, storeError: err }
+  }
 }
 
 async function lookupAsync(store: CacheStore, key: CacheKey, reqHeaders: IncomingHttpHeaders): Promise<Lookup> {

@@ -4,6 +4,8 @@ import { createServer, request as httpRequest, type ServerResponse } from 'node:
 import { describe, expect, it } from 'vitest'
 import { pino } from 'pino'
 import { startGateway } from '../../src/gateway.js'
+import { MemoryStore } from '../../src/store/memory.js'
+import type { CacheRecord } from '../../src/store/types.js'
 import { client, startTestGateway, testConfig, useGateway } from '../helpers/gateway.js'
 
 const t = useGateway(() => ({
@@ -356,6 +358,38 @@ describe('bodies nobody reads', () => {
     } finally {
       await gateway.close()
       await new Promise<void>((resolve) => origin.close(() => resolve()))
+    }
+  })
+})
+
+describe('a store that throws', () => {
+  /** The memory store, made to throw (not reject) on demand: what a broken adapter could do. */
+  class ThrowingStore extends MemoryStore {
+    broken = false
+    override getSync(id: string): CacheRecord | undefined {
+      if (this.broken) throw new Error('store down')
+      return super.getSync(id)
+    }
+    override delete(id: string): Promise<boolean> {
+      if (this.broken) throw new Error('store down')
+      return super.delete(id)
+    }
+  }
+
+  it('is a miss on lookup, and an invalidation it refuses does not take the process down', async () => {
+    const store = new ThrowingStore({ kind: 'memory', maxBytes: 1_000_000, maxObjectBytes: 100_000 })
+    const gateway = await startGateway(testConfig(t.origin.url), { logger: pino({ level: 'silent' }), store })
+    try {
+      const get = client(gateway.urls[0]!)
+      t.origin.on('/fragile', (r, n) => (r.method === 'GET' ? { headers: { 'cache-control': 'max-age=60' }, body: `v${n}` } : { status: 204 }))
+      await get('/fragile')
+      store.broken = true
+      expect(await get('/fragile')).toMatchObject({ status: 200, cacheStatus: 'MISS', body: 'v2' })
+      expect(await get('/fragile', { method: 'POST', body: 'x' })).toMatchObject({ status: 204 })
+      store.broken = false
+      expect(await get('/fragile')).toMatchObject({ status: 200, cacheStatus: 'HIT' })
+    } finally {
+      await gateway.close()
     }
   })
 })
