@@ -14,21 +14,37 @@ import { notModifiedMatches, revalidationHeaders } from '../policy/conditional.j
 import { parseResponseCacheControl } from '../policy/cache-control.js'
 import { connectionOptions, HOP_BY_HOP, mergeRevalidated, qualifiedNames } from '../policy/headers.js'
 import type { RequestDirectives, ResponseDirectives } from '../policy/types.js'
-import { varySignature } from '../policy/vary.js'
+import { parseVary, varySignature } from '../policy/vary.js'
 import type { Runtime } from '../runtime.js'
 import type { CacheStatus, Reason } from '../status.js'
 import type { CacheEntry, VaryIndex } from '../store/types.js'
 import { canServeStaleOnError, NO_DIRECTIVES } from './decide.js'
 import { deliver, reasonDetail, type Forwarded } from './deliver.js'
 import type { CacheKey } from './key.js'
-import { discardBody, forwardInterim, respondError, skipBody, streamToClient } from './respond.js'
+import { discardBody, forwardInterim, respondBuffered, respondError, skipBody, streamToClient } from './respond.js'
 import { buildEntry, judge, refreshEntry, refreshSiblings, storeEntry } from './store.js'
+
+/** An origin 5xx read whole, not stored, but impersonal enough to answer the crowd that waited for it. */
+interface SharedError {
+  readonly kind: 'shared-error'
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  readonly body: Buffer
+  /** The Vary names and the route-key selector and Vary signature of the leader's request. */
+  readonly vary: readonly string[]
+  readonly selector: string
+  readonly varySignature: string
+}
 
 /** What a leader tells its followers. */
 export type FlightOutcome =
   | { readonly kind: 'entry'; readonly entry: CacheEntry; readonly cacheStatus: CacheStatus; readonly fwdStatus: number }
+  | SharedError
   | { readonly kind: 'not-shareable'; readonly reason: Reason; readonly originStatus: number }
   | { readonly kind: 'error'; readonly error: GatewayError }
+
+/** Largest error body a crowd shares; a larger one is streamed to the leader's client alone. */
+const SHARED_ERROR_BYTES = 64 * 1024
 
 type FetchResult =
   | {
@@ -44,6 +60,7 @@ type FetchResult =
       /** false: for the requester only; followers fetch their own (the response may no longer be shared). */
       readonly shareable?: boolean
     }
+  | SharedError
   | { readonly kind: 'stream'; readonly response: OriginResponse; readonly prefix: Buffer[]; readonly reason: Reason }
   | { readonly kind: 'error'; readonly error: GatewayError }
 
@@ -111,6 +128,23 @@ function follow(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetch
       if (!variantMatches(outcome.entry, input.key, ctx.req.headers)) return fetchAlone(rt, ctx, input, plan)
       deliver(ctx, outcome.entry, outcome.cacheStatus, { ...forwarded(plan), fwdStatus: outcome.fwdStatus, collapsed: true })
       return Promise.resolve()
+    case 'shared-error': {
+      const sameVariant =
+        outcome.selector === input.key.selector && (outcome.vary.length === 0 || varySignature(outcome.vary, ctx.req.headers) === outcome.varySignature)
+      if (!sameVariant) return fetchAlone(rt, ctx, input, plan)
+      if (stale !== undefined && isErrorStatus(outcome.status) && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
+        deliver(ctx, stale, 'STALE', { fwd: 'stale', fwdStatus: outcome.status, collapsed: true, detail: 'stale-if-error' })
+        return Promise.resolve()
+      }
+      ctx.reason ??= 'STATUS'
+      respondBuffered(ctx, outcome.status, outcome.headers, outcome.body, stale === undefined ? 'MISS' : 'EXPIRED', {
+        ...forwarded(plan),
+        fwdStatus: outcome.status,
+        collapsed: true,
+        detail: reasonDetail('STATUS'),
+      })
+      return Promise.resolve()
+    }
     case 'not-shareable':
       if (isErrorStatus(outcome.originStatus) && stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
         deliver(ctx, stale, 'STALE', { fwd: 'stale', fwdStatus: outcome.originStatus, collapsed: true, detail: 'stale-if-error' })
@@ -236,7 +270,12 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
       return { kind: 'entry', entry: refreshed.entry, cacheStatus: 'REVALIDATED', fwdStatus: 304, stored, own: ownFields(response.headers, refreshed.directives, true) }
     }
     const verdict = response.status === 304 ? { reason: 'STATUS' as const } : judge(response, input.reqHeaders, input.reqDirectives, cache)
-    if ('reason' in verdict) return { kind: 'stream', response, prefix: [], reason: verdict.reason }
+    if ('reason' in verdict) {
+      // Nothing but the status keeps this 5xx from being stored (no private, no-store, Set-Cookie,
+      // Authorization…): the crowd that waited for it gets it too, instead of each asking again.
+      if (verdict.reason === 'STATUS' && response.status >= 500) return await shareError(response, input)
+      return { kind: 'stream', response, prefix: [], reason: verdict.reason }
+    }
     const declared = Number(response.headers['content-length'])
     if (declared > cache.maxObjectBytes) return { kind: 'stream', response, prefix: [], reason: 'TOO_LARGE' }
     const read = await readUpTo(response.body, cache.maxObjectBytes)
@@ -255,6 +294,23 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
   } catch (err) {
     discardBody(response.body)
     return { kind: 'error', error: toGatewayError(err, route.upstream) }
+  }
+}
+
+async function shareError(response: OriginResponse, input: FetchInput): Promise<FetchResult> {
+  if (Number(response.headers['content-length']) > SHARED_ERROR_BYTES) return { kind: 'stream', response, prefix: [], reason: 'STATUS' }
+  const read = await readUpTo(response.body, SHARED_ERROR_BYTES)
+  if (!read.complete) return { kind: 'stream', response, prefix: read.chunks, reason: 'STATUS' }
+  const vary = parseVary(response.headers)
+  const names = vary === '*' ? [] : vary
+  return {
+    kind: 'shared-error',
+    status: response.status,
+    headers: response.headers,
+    body: Buffer.concat(read.chunks),
+    vary: names,
+    selector: input.key.selector,
+    varySignature: names.length === 0 ? '' : varySignature(names, input.reqHeaders),
   }
 }
 
@@ -303,6 +359,18 @@ function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetc
       const fwd: Forwarded = { ...forwarded(plan), fwdStatus: response.status, detail: reasonDetail(result.reason) }
       return streamToClient(ctx, response.status, response.headers, response.body, result.prefix, status, fwd)
     }
+    case 'shared-error':
+      if (stale !== undefined && isErrorStatus(result.status) && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
+        deliver(ctx, stale, 'STALE', { fwd: 'stale', fwdStatus: result.status, detail: 'stale-if-error' })
+        return Promise.resolve()
+      }
+      ctx.reason ??= 'STATUS'
+      respondBuffered(ctx, result.status, result.headers, result.body, stale === undefined ? 'MISS' : 'EXPIRED', {
+        ...forwarded(plan),
+        fwdStatus: result.status,
+        detail: reasonDetail('STATUS'),
+      })
+      return Promise.resolve()
     case 'error':
       if (stale !== undefined && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
         deliver(ctx, stale, 'STALE', { fwd: 'stale', detail: 'stale-if-error' })
@@ -315,11 +383,6 @@ function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: Fetc
   }
 }
 
-/**
- * RFC 9110 §15.2 / RFC 8297: a 103 from the origin goes on to the client that caused the fetch
- * (node sends Early Hints only with a Link field, which is what they are for). Other interim
- * responses are the origin's business with this hop and stop here.
- */
 /**
  * The origin's fields that the stored entry leaves out on purpose, named by their sources: those
  * a qualified `private="…"` / `no-cache="…"` lists, and Set-Cookie when it is not stored (under
@@ -357,6 +420,7 @@ function outcomeOf(result: FetchResult): FlightOutcome {
       return { kind: 'entry', entry: result.entry, cacheStatus: result.cacheStatus, fwdStatus: result.fwdStatus }
     case 'stream':
       return { kind: 'not-shareable', reason: result.reason, originStatus: result.response.status }
+    case 'shared-error':
     case 'error':
       return result
   }
@@ -365,7 +429,7 @@ function outcomeOf(result: FetchResult): FlightOutcome {
 function remember(rt: Runtime, input: FetchInput, result: FetchResult): void {
   const id = input.key.id
   if (result.kind === 'entry' && result.shareable !== false) rt.hitForMiss.clear(id)
-  else if (result.kind !== 'error' && result.reason !== undefined && RESOURCE_REASONS.has(result.reason)) {
+  else if ((result.kind === 'entry' || result.kind === 'stream') && result.reason !== undefined && RESOURCE_REASONS.has(result.reason)) {
     // A request's own no-store says nothing about the resource.
     if (result.reason === 'NO_STORE' && input.reqDirectives.noStore) return
     rt.hitForMiss.mark(id, Date.now())

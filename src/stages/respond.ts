@@ -108,16 +108,7 @@ export function streamToClient(
     discardBody(body)
     return Promise.resolve()
   }
-  const out: string[] = []
-  for (const [name, value] of Object.entries(stripHopByHop(headers))) {
-    if (name === 'x-cache-status' || name === 'cache-status') continue
-    if (Array.isArray(value)) for (const v of value) out.push(name, v)
-    else out.push(name, value)
-  }
-  const upstream = headers['cache-status']
-  const ours = cacheStatusMember(cacheStatus, undefined, fwd)
-  out.push('x-cache-status', cacheStatus, 'cache-status', upstream === undefined ? ours : `${String(upstream)}, ${ours}`)
-  res.writeHead(status, out)
+  res.writeHead(status, passedFields(headers, cacheStatus, fwd))
   if (ctx.method === 'HEAD' || status === 204 || status === 304) {
     skipBody(body, headers)
     res.end()
@@ -145,4 +136,40 @@ export function streamToClient(
     })
     body.pipe(res, { end: false })
   })
+}
+
+/**
+ * An origin response read whole but not stored (a 5xx shared by a coalesced crowd): written from
+ * the buffer, with its own Content-Length.
+ */
+export function respondBuffered(
+  ctx: RequestContext,
+  status: number,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  cacheStatus: CacheStatus,
+  fwd: Forwarded,
+): void {
+  ctx.cacheStatus = cacheStatus
+  const { res } = ctx
+  if (res.destroyed) return
+  const out = passedFields({ ...headers, 'content-length': undefined }, cacheStatus, fwd)
+  const bodiless = ctx.method === 'HEAD' || status === 204 || status === 304
+  if (status !== 204 && status !== 304) out.push('content-length', String(body.length))
+  res.writeHead(status, out)
+  res.end(bodiless ? undefined : body)
+}
+
+/** The origin's fields as the client gets them: no hop-by-hop ones, corral's X-Cache-Status, Cache-Status appended. */
+function passedFields(headers: IncomingHttpHeaders, cacheStatus: CacheStatus, fwd: Forwarded): string[] {
+  const out: string[] = []
+  for (const [name, value] of Object.entries(stripHopByHop(headers))) {
+    if (name === 'x-cache-status' || name === 'cache-status') continue
+    if (Array.isArray(value)) for (const v of value) out.push(name, v)
+    else out.push(name, value)
+  }
+  const upstream = headers['cache-status']
+  const ours = cacheStatusMember(cacheStatus, undefined, fwd)
+  out.push('x-cache-status', cacheStatus, 'cache-status', upstream === undefined ? ours : `${String(upstream)}, ${ours}`)
+  return out
 }

@@ -95,6 +95,36 @@ describe('request coalescing', () => {
     expect(t.origin.hitsOn('/fail')).toBe(1)
   })
 
+  it('an origin 5xx is shared too: one origin request, every waiter gets the same 503', async () => {
+    t.origin.on('/overloaded', { status: 503, headers: { 'retry-after': '5' }, body: 'busy' })
+    const open = t.origin.closeGate()
+    const responses = crowd(30, '/overloaded')
+    await queued(() => t.origin.held === 1 && totalFollowers() === 29)
+    open()
+    const all = await responses
+    expect(all.map((r) => `${r.status} ${r.body} ${String(r.headers['retry-after'])}`)).toEqual(Array.from({ length: 30 }, () => '503 busy 5'))
+    expect(all.filter((r) => r.cacheStatusHeader?.includes('collapsed'))).toHaveLength(29)
+    expect(t.origin.hitsOn('/overloaded')).toBe(1)
+    // not stored: the next request asks again
+    await t.get('/overloaded')
+    expect(t.origin.hitsOn('/overloaded')).toBe(2)
+  })
+
+  it.each([
+    ['a 5xx that sets a cookie', 'cookie', { status: 500, headers: { 'set-cookie': 'sid=1' }, body: 'oops' }],
+    ['a private 5xx', 'private', { status: 500, headers: { 'cache-control': 'private' }, body: 'oops' }],
+    ['a 5xx too large to share', 'large', { status: 500, body: 'x'.repeat(70_000) }],
+  ])('%s is not shared: each waiter asks the origin itself', async (_what, name, reply) => {
+    const path = `/unshared-5xx/${name}`
+    t.origin.on(path, reply)
+    const open = t.origin.closeGate()
+    const responses = crowd(5, path)
+    await queued(() => t.origin.held === 1 && totalFollowers() === 4)
+    open()
+    expect((await responses).every((r) => r.status === 500)).toBe(true)
+    expect(t.origin.hitsOn(path)).toBe(5)
+  })
+
   it('waiting is bounded: past the wait timeout a waiter fetches on its own', async () => {
     const short = await startTestGateway(testConfig(t.origin.url, { coalesce: { waitTimeout: '100ms' } }))
     try {
