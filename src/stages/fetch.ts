@@ -98,16 +98,31 @@ export async function fetchForClient(rt: Runtime, ctx: RequestContext, key: Cach
     ctx.reason = 'HIT_FOR_MISS'
     return fetchAlone(rt, ctx, input, plan)
   }
-  const role = rt.flights.join(key.id)
+  return fetchInFlight(rt, ctx, input, plan, flightId(key, plan.index?.vary ?? plan.stale?.vary, ctx.req.headers), true)
+}
+
+/**
+ * The flight a request joins: the key's, until its responses are known to vary (by Vary or by
+ * the route's key headers and cookies); then one per variant, so that a crowd asking for several
+ * variants makes one origin request per variant.
+ */
+function flightId(key: CacheKey, vary: readonly string[] | undefined, reqHeaders: IncomingHttpHeaders): string {
+  if (vary === undefined || (vary.length === 0 && key.selector === '')) return key.id
+  return `${key.id}\n${key.selector}\n${vary.length === 0 ? '' : varySignature(vary, reqHeaders)}`
+}
+
+/** `mayRejoin`: a follower handed another variant joins (or leads) that variant's flight, once. */
+async function fetchInFlight(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: FetchPlan, id: string, mayRejoin: boolean): Promise<void> {
+  const role = rt.flights.join(id)
   if (role.role === 'follower') {
     const waitStarted = performance.now()
     const outcome = await role.wait(rt.config.coalesce.waitTimeoutMs)
-    ctx.lockWaitMs = performance.now() - waitStarted
+    ctx.lockWaitMs = (ctx.lockWaitMs ?? 0) + performance.now() - waitStarted
     if (outcome === 'timeout') {
-      rt.log.coalesceTimeout({ keyId: key.id, waitedMs: Math.round(ctx.lockWaitMs) })
+      rt.log.coalesceTimeout({ keyId: input.key.id, waitedMs: Math.round(ctx.lockWaitMs) })
       return fetchAlone(rt, ctx, input, plan)
     }
-    return follow(rt, ctx, input, plan, outcome)
+    return follow(rt, ctx, input, plan, outcome, mayRejoin)
   }
   const result = await originFetch(rt, input, ctx)
   role.settle(outcomeOf(result))
@@ -121,17 +136,19 @@ async function fetchAlone(rt: Runtime, ctx: RequestContext, input: FetchInput, p
   return respond(rt, ctx, input, plan, result)
 }
 
-function follow(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: FetchPlan, outcome: FlightOutcome): Promise<void> {
+function follow(rt: Runtime, ctx: RequestContext, input: FetchInput, plan: FetchPlan, outcome: FlightOutcome, mayRejoin: boolean): Promise<void> {
   const stale = plan.stale
+  const otherVariant = (vary: readonly string[]): Promise<void> =>
+    mayRejoin ? fetchInFlight(rt, ctx, input, plan, flightId(input.key, vary, ctx.req.headers), false) : fetchAlone(rt, ctx, input, plan)
   switch (outcome.kind) {
     case 'entry':
-      if (!variantMatches(outcome.entry, input.key, ctx.req.headers)) return fetchAlone(rt, ctx, input, plan)
+      if (!variantMatches(outcome.entry, input.key, ctx.req.headers)) return otherVariant(outcome.entry.vary)
       deliver(ctx, outcome.entry, outcome.cacheStatus, { ...forwarded(plan), fwdStatus: outcome.fwdStatus, collapsed: true })
       return Promise.resolve()
     case 'shared-error': {
       const sameVariant =
         outcome.selector === input.key.selector && (outcome.vary.length === 0 || varySignature(outcome.vary, ctx.req.headers) === outcome.varySignature)
-      if (!sameVariant) return fetchAlone(rt, ctx, input, plan)
+      if (!sameVariant) return otherVariant(outcome.vary)
       if (stale !== undefined && isErrorStatus(outcome.status) && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
         deliver(ctx, stale, 'STALE', { fwd: 'stale', fwdStatus: outcome.status, collapsed: true, detail: 'stale-if-error' })
         return Promise.resolve()
@@ -172,7 +189,7 @@ export function serveStaleAndRefresh(
   entry: CacheEntry,
   index: VaryIndex | undefined,
 ): void {
-  const role = rt.flights.join(key.id)
+  const role = rt.flights.join(flightId(key, index?.vary ?? entry.vary, ctx.req.headers))
   if (role.role === 'follower') {
     deliver(ctx, entry, 'UPDATING', { detail: 'stale-while-revalidate' })
     return

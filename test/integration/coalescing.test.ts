@@ -95,6 +95,21 @@ describe('request coalescing', () => {
     expect(t.origin.hitsOn('/fail')).toBe(1)
   })
 
+  it('a crowd asking for three variants of a cold key: one origin fetch per variant', async () => {
+    t.origin.on('/variants', (r) => ({
+      headers: { 'cache-control': 'max-age=60', vary: 'accept-encoding' },
+      body: `for ${String(r.headers['accept-encoding'])}`,
+    }))
+    const open = t.origin.closeGate()
+    const encodings = ['gzip', 'br', 'zstd']
+    const responses = Promise.all(Array.from({ length: 60 }, (_, i) => t.get('/variants', { headers: { 'accept-encoding': encodings[i % 3]! } })))
+    await queued(() => t.origin.held === 1 && totalFollowers() === 59)
+    open()
+    const all = await responses
+    all.forEach((r, i) => expect(r.body).toBe(`for ${encodings[i % 3]!}`))
+    expect(t.origin.hitsOn('/variants')).toBe(3)
+  })
+
   it('an origin 5xx is shared too: one origin request, every waiter gets the same 503', async () => {
     t.origin.on('/overloaded', { status: 503, headers: { 'retry-after': '5' }, body: 'busy' })
     const open = t.origin.closeGate()

@@ -384,7 +384,7 @@ describe('coalescing', () => {
   it.each([
     ['Vary', '/coalesce-vary', 'accept-language', 'fr', 'de'],
     ['route-key', '/tenant/coalesce', 'x-tenant', 'a', 'b'],
-  ])("a coalesced waiter whose %s values differ from the leader's fetches on its own", async (_kind, path, field, mine, other) => {
+  ])("a coalesced waiter whose %s values differ from the leader's fetches its own variant", async (_kind, path, field, mine, other) => {
     t.origin.on(path, (r) => ({
       headers: { 'cache-control': 'max-age=60', ...(field === 'accept-language' ? { vary: 'accept-language' } : {}) },
       body: `for ${String(r.headers[field])}`,
@@ -405,7 +405,7 @@ describe('coalescing', () => {
     expect(t.origin.seen.map((r) => r.headers[field])).toEqual([mine, other])
   })
 
-  it("a waiter answers with its own stale copy (stale-if-error) when the leader's 503 cannot be shared", async () => {
+  it("a waiter answers with its own stale copy (stale-if-error) when the leader gets a 503", async () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     t.origin.on('/sie-waiter', (_r, n) =>
       n === 1 ? { headers: { 'cache-control': 'max-age=1, stale-if-error=60' }, body: 'good' } : { status: 503, body: 'down' },
