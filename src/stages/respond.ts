@@ -115,6 +115,11 @@ export function streamToClient(
     return Promise.resolve()
   }
   for (const chunk of prefix) res.write(chunk)
+  // The prefix may have been the whole body: its 'end' has been and gone while nobody listened.
+  if (body.readableEnded) {
+    res.end()
+    return Promise.resolve()
+  }
   return new Promise((resolve) => {
     const finish = (): void => {
       body.off('error', onError)

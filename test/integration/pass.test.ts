@@ -189,6 +189,14 @@ describe('large objects', () => {
     expect(t.origin.hits).toBe(4)
   })
 
+  it('a chunked answer whose one chunk crosses the max object size arrives whole (it used to hang)', async () => {
+    const big = 'c'.repeat(4096)
+    t.origin.on('/small/one-chunk', { headers: { 'cache-control': 'max-age=60' }, body: big, chunks: 1 })
+    const got = await t.get('/small/one-chunk')
+    expect(got).toMatchObject({ status: 200, cacheStatus: 'MISS', body: big })
+    expect(got.cacheStatusHeader).toContain('detail=too-large')
+  })
+
   it('the memory store stays within its byte budget', async () => {
     t.origin.otherwise((_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: 'z'.repeat(50_000 + n) }))
     for (let i = 0; i < 40; i++) await t.get(`/fill/${i}`)
