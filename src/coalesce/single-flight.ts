@@ -70,7 +70,7 @@ function waitBounded<T>(promise: Promise<T>, timeoutMs: number): Promise<T | 'ti
  * and a later storable response clears the mark.
  */
 export class HitForMiss {
-  private readonly until = new Map<string, number>()
+  private readonly until = new Map<string, { readonly until: number; readonly why: string }>()
   private readonly maxKeys: number
 
   constructor(
@@ -80,19 +80,25 @@ export class HitForMiss {
     this.maxKeys = maxKeys
   }
 
-  mark(key: string, now: number): void {
+  /** `why`: what made the response unshareable (kept so that a request can act on it). */
+  mark(key: string, now: number, why = ''): void {
     if (this.ttlMs <= 0) return
     if (this.until.size >= this.maxKeys) this.sweep(now)
     if (this.until.size >= this.maxKeys) this.until.clear()
-    this.until.set(key, now + this.ttlMs)
+    this.until.set(key, { until: now + this.ttlMs, why })
   }
 
   has(key: string, now: number): boolean {
-    const until = this.until.get(key)
-    if (until === undefined) return false
-    if (until > now) return true
+    return this.why(key, now) !== undefined
+  }
+
+  /** Why the key is marked, or undefined when it is not (any more). */
+  why(key: string, now: number): string | undefined {
+    const mark = this.until.get(key)
+    if (mark === undefined) return undefined
+    if (mark.until > now) return mark.why
     this.until.delete(key)
-    return false
+    return undefined
   }
 
   clear(key: string): void {
@@ -100,6 +106,6 @@ export class HitForMiss {
   }
 
   private sweep(now: number): void {
-    for (const [key, until] of this.until) if (until <= now) this.until.delete(key)
+    for (const [key, mark] of this.until) if (mark.until <= now) this.until.delete(key)
   }
 }

@@ -76,6 +76,8 @@ interface FetchInput {
   readonly stale: CacheEntry | undefined
   readonly revalidate: boolean
   readonly index: VaryIndex | undefined
+  /** The key's last answer was too large to store (hit-for-miss): stream at once, buffer nothing. */
+  readonly knownTooLarge?: boolean
 }
 
 export interface FetchPlan {
@@ -94,9 +96,10 @@ const RESOURCE_REASONS: ReadonlySet<Reason> = new Set<Reason>(['PRIVATE', 'NO_ST
 
 export async function fetchForClient(rt: Runtime, ctx: RequestContext, key: CacheKey, plan: FetchPlan): Promise<void> {
   const input = fetchInput(ctx, key, plan.stale, plan.revalidate, plan.index)
-  if (rt.hitForMiss.has(key.id, Date.now())) {
+  const marked = rt.hitForMiss.why(key.id, Date.now())
+  if (marked !== undefined) {
     ctx.reason = 'HIT_FOR_MISS'
-    return fetchAlone(rt, ctx, input, plan)
+    return fetchAlone(rt, ctx, marked === 'TOO_LARGE' ? { ...input, knownTooLarge: true } : input, plan)
   }
   return fetchInFlight(rt, ctx, input, plan, flightId(key, plan.index?.vary ?? plan.stale?.vary, ctx.req.headers), true)
 }
@@ -294,7 +297,11 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
       return { kind: 'stream', response, prefix: [], reason: verdict.reason }
     }
     const declared = Number(response.headers['content-length'])
-    if (declared > cache.maxObjectBytes) return { kind: 'stream', response, prefix: [], reason: 'TOO_LARGE' }
+    // Without a Content-Length, a key known to be too large would otherwise be buffered up to
+    // maxObjectSize by every request before it streams.
+    if (declared > cache.maxObjectBytes || (input.knownTooLarge === true && Number.isNaN(declared))) {
+      return { kind: 'stream', response, prefix: [], reason: 'TOO_LARGE' }
+    }
     const read = await readUpTo(response.body, cache.maxObjectBytes)
     if (!read.complete) return { kind: 'stream', response, prefix: read.chunks, reason: 'TOO_LARGE' }
     const body = read.chunks.length === 1 ? (read.chunks[0] as Buffer) : Buffer.concat(read.chunks)
@@ -449,7 +456,7 @@ function remember(rt: Runtime, input: FetchInput, result: FetchResult): void {
   else if ((result.kind === 'entry' || result.kind === 'stream') && result.reason !== undefined && RESOURCE_REASONS.has(result.reason)) {
     // A request's own no-store says nothing about the resource.
     if (result.reason === 'NO_STORE' && input.reqDirectives.noStore) return
-    rt.hitForMiss.mark(id, Date.now())
+    rt.hitForMiss.mark(id, Date.now(), result.reason)
   }
 }
 

@@ -401,3 +401,40 @@ describe('a store that throws', () => {
     }
   })
 })
+
+describe('keys known to be too large', () => {
+  it('stream at once: a chunked answer is not buffered up to maxObjectSize again by every request', async () => {
+    let release: (() => void) | undefined
+    const origin = createServer((req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=60' }) // chunked: no Content-Length
+      if (req.headers['x-hold'] === undefined) {
+        res.end('y'.repeat(4_000)) // over the route's 1 KiB: not stored, the key is marked
+        return
+      }
+      res.write('y'.repeat(100))
+      release = () => res.end('y'.repeat(3_900))
+    })
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+    const address = origin.address()
+    const originUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+    const gateway = await startTestGateway(testConfig(originUrl, { routes: [{ cache: { maxObjectSize: '1KiB' } }] }))
+    try {
+      expect((await client(gateway.urls[0]!)('/grow')).body).toHaveLength(4_000)
+      const head = new Promise<string>((resolve, reject) => {
+        const req = httpRequest(`${gateway.urls[0]!}/grow`, { headers: { 'x-hold': '1' } }, (res) => {
+          resolve(`${res.statusCode ?? 0} ${String(res.headers['x-cache-status'])}`)
+          res.resume()
+        })
+        req.on('error', reject)
+        req.end()
+      })
+      // The origin still holds 3,900 bytes: only a streaming corral has sent the head by now.
+      const first = await Promise.race([head, new Promise<string>((r) => setTimeout(() => r('no head yet'), 2_000))])
+      expect(first).toBe('200 MISS')
+    } finally {
+      release?.()
+      await gateway.close()
+      await new Promise<void>((resolve) => origin.close(() => resolve()))
+    }
+  })
+})

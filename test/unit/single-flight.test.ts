@@ -48,6 +48,14 @@ describe('HitForMiss', () => {
     expect(hfm.has('k', 1)).toBe(false)
   })
 
+  it('remembers why, while the mark lasts', () => {
+    const hfm = new HitForMiss(1_000)
+    hfm.mark('big', 0, 'TOO_LARGE')
+    expect(hfm.why('big', 500)).toBe('TOO_LARGE')
+    expect(hfm.why('big', 1_000)).toBeUndefined()
+    expect(hfm.why('never', 0)).toBeUndefined()
+  })
+
   it('stays bounded', () => {
     const hfm = new HitForMiss(1_000, 3)
     for (const k of ['a', 'b', 'c', 'd']) hfm.mark(k, 0)
