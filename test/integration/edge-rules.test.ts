@@ -49,10 +49,10 @@ interface Exchange {
  * One request with node's own client: it sends fields undici refuses (Connection options,
  * Keep-Alive, Expect, Transfer-Encoding…) and reports the interim responses it got.
  */
-function exchange(path: string, init: { method?: string; headers?: OutgoingHttpHeaders; body?: string } = {}): Promise<Exchange> {
+function exchange(path: string, init: { method?: string; headers?: OutgoingHttpHeaders; body?: string } = {}, url = base()): Promise<Exchange> {
   return new Promise((resolve, reject) => {
     const interim: Exchange['interim'] = []
-    const req = httpRequest(`${base()}${path}`, { method: init.method ?? 'GET', headers: init.headers, agent: false }, (res) => {
+    const req = httpRequest(`${url}${path}`, { method: init.method ?? 'GET', headers: init.headers, agent: false }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), interim }))
@@ -579,17 +579,7 @@ describe('on the wire', () => {
             'HTTP/1.1 200 OK\r\ncache-control: no-store\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok',
         ),
       async (_get, origin, url) => {
-        const res = await new Promise<Exchange>((resolve, reject) => {
-          const interim: Exchange['interim'] = []
-          const req = httpRequest(`${url}/interim`, { agent: false }, (r) => {
-            let body = ''
-            r.on('data', (c: Buffer) => (body += c.toString()))
-            r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body, interim }))
-          })
-          req.on('information', (info) => interim.push({ status: info.statusCode, headers: info.headers }))
-          req.on('error', reject)
-          req.end()
-        })
+        const res = await exchange('/interim', {}, url)
         expect(res).toMatchObject({ status: 200, body: 'ok' })
         expect(res.interim.map((i) => [i.status, i.headers.link, i.headers['x-hint']])).toEqual([
           [102, undefined, undefined],
@@ -611,17 +601,7 @@ describe('on the wire', () => {
               'HTTP/1.1 200 OK\r\ncache-control: no-store\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok',
           ),
         async (_get, _origin, url) => {
-          const res = await new Promise<Exchange>((resolve, reject) => {
-            const interim: Exchange['interim'] = []
-            const req = httpRequest(`${url}/links`, { method, agent: false }, (r) => {
-              let body = ''
-              r.on('data', (c: Buffer) => (body += c.toString()))
-              r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body, interim }))
-            })
-            req.on('information', (info) => interim.push({ status: info.statusCode, headers: info.headers }))
-            req.on('error', reject)
-            req.end()
-          })
+          const res = await exchange('/links', { method }, url)
           expect(res).toMatchObject({ status: 200, body: 'ok' })
           expect(res.interim.map((i) => [i.status, i.headers.link])).toEqual([
             [103, '</a.css>; rel=preload; as=style, </b.js>; rel=preload; as=script'],
