@@ -30,7 +30,9 @@ export type UnsafeResponseHook = (ctx: RequestContext, response: IncomingMessage
  * by requests cost a third of the pass-through throughput in GC: measured.)
  */
 const CONTEXT = Symbol('corral.context')
-type PassRequest = IncomingMessage & { [CONTEXT]?: RequestContext }
+/** Set when the origin's response head has arrived: from then on http-proxy-3 writes to the client. */
+const ANSWERED = Symbol('corral.answered')
+type PassRequest = IncomingMessage & { [CONTEXT]?: RequestContext; [ANSWERED]?: true }
 
 export class PassProxy {
   private readonly proxy: ProxyServer
@@ -52,6 +54,7 @@ export class PassProxy {
       // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too.
       for (const name of connectionTokens(proxyRes.headers.connection)) delete proxyRes.headers[name]
       for (const name of RESPONSE_HOP_BY_HOP) delete proxyRes.headers[name]
+      ;(req as PassRequest)[ANSWERED] = true
       const ctx = (req as PassRequest)[CONTEXT]
       // Before the fields below are changed for the client: a POST answer may be stored from them.
       if (ctx !== undefined && isUnsafe(ctx.method)) this.onUnsafeResponse(ctx, proxyRes)
@@ -81,6 +84,9 @@ export class PassProxy {
       return
     }
     ;(req as PassRequest)[CONTEXT] = ctx
+    // http-proxy-3's pipe may still write after the response was ended or destroyed on an origin
+    // failure; node reports that as an 'error' on the response, which must not end the process.
+    res.on('error', ignore)
     // http-proxy copies the request's fields as they are: drop the hop-by-hop ones first
     // (RFC 9110 §7.6.1) and add Via, which a gateway sends in every request it forwards (§7.6.3).
     for (const name of connectionTokens(req.headers.connection)) delete req.headers[name]
@@ -125,6 +131,13 @@ export class PassProxy {
   }
 
   private failed(ctx: RequestContext, upstream: Upstream, err: Error): void {
+    if ((ctx.req as PassRequest)[ANSWERED] === true) {
+      // The origin's answer is already on its way to the client: a 502 now would be written into
+      // it. Cut the client off instead, so that it sees the failure.
+      this.log.passFailed(err, { reqId: ctx.reqId, upstream: upstream.name })
+      ctx.res.destroy()
+      return
+    }
     if (err instanceof GatewayError) {
       respondError(ctx, err, true)
       return
@@ -148,6 +161,8 @@ export class PassProxy {
  */
 const REQUEST_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer']
 const RESPONSE_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'proxy-authenticate', 'trailer']
+
+function ignore(): void {}
 
 function connectionTokens(value: string | string[] | undefined): string[] {
   if (value === undefined) return []

@@ -1,5 +1,5 @@
 /** Keys, bypass, pass-through, WebSockets, large bodies and bad input. */
-import { connect } from 'node:net'
+import { connect, createServer as createNetServer, type Socket } from 'node:net'
 import { createServer, request as httpRequest, type ServerResponse } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { pino } from 'pino'
@@ -434,6 +434,39 @@ describe('keys known to be too large', () => {
     } finally {
       release?.()
       await gateway.close()
+      await new Promise<void>((resolve) => origin.close(() => resolve()))
+    }
+  })
+})
+
+describe('origins that answer badly on the pass path', () => {
+  it.each([
+    ['more bytes than its Content-Length', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nabcd'],
+    ['a head, then silence past the timeout', 'HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n'],
+  ])('%s: the client is cut off, and the gateway lives on (no write after end)', async (_what, answer) => {
+    const sockets = new Set<Socket>()
+    const origin = createNetServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => undefined)
+      socket.once('data', () => socket.write(answer))
+    })
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+    const address = origin.address()
+    const originUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+    const gateway = await startTestGateway(testConfig(originUrl, { upstreams: { default: { url: originUrl, headersTimeout: '300ms' } } }))
+    try {
+      const get = client(gateway.urls[0]!)
+      const outcome = await get('/bad', { method: 'POST', body: 'x' }).then(
+        (got) => `${got.status} ${got.body}`,
+        (err: Error) => err.message,
+      )
+      expect(outcome).not.toMatch(/^502/)
+      // still up: and an unhandled 'error' would have failed this test run
+      await new Promise((r) => setTimeout(r, 100))
+      expect(await get('/bad', { method: 'POST', body: 'x' }).then(() => 'answered', () => 'cut off')).toMatch(/answered|cut off/)
+    } finally {
+      await gateway.close()
+      for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => origin.close(() => resolve()))
     }
   })
