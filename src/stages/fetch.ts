@@ -15,6 +15,7 @@ import { parseResponseCacheControl } from '../policy/cache-control.js'
 import { connectionOptions, HOP_BY_HOP, mergeRevalidated, qualifiedNames } from '../policy/headers.js'
 import type { RequestDirectives, ResponseDirectives } from '../policy/types.js'
 import { parseVary, varySignature } from '../policy/vary.js'
+import { headerValue } from '../http.js'
 import type { Runtime } from '../runtime.js'
 import type { CacheStatus, Reason } from '../status.js'
 import type { CacheEntry, VaryIndex } from '../store/types.js'
@@ -293,7 +294,9 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
     if ('reason' in verdict) {
       // Nothing but the status keeps this 5xx from being stored (no private, no-store, Set-Cookie,
       // Authorization…): the crowd that waited for it gets it too, instead of each asking again.
-      if (verdict.reason === 'STATUS' && response.status >= 500) return await shareError(response, input)
+      if (verdict.reason === 'STATUS' && response.status >= 500 && impersonal(response.headers, cache.targetedFields)) {
+        return await shareError(response, input)
+      }
       return { kind: 'stream', response, prefix: [], reason: verdict.reason }
     }
     const declared = Number(response.headers['content-length'])
@@ -320,6 +323,21 @@ async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestContext |
     return { kind: 'error', error: toGatewayError(err, route.upstream) }
   }
 }
+
+/**
+ * Nothing in the response is meant for its requester alone: no Set-Cookie (which `setCookie:
+ * strip` would let through), no field a qualified `no-cache="…"` / `private="…"` names.
+ */
+function impersonal(headers: IncomingHttpHeaders, targetedFields: readonly string[]): boolean {
+  if (headers['set-cookie'] !== undefined) return false
+  for (const name of ['cache-control', ...targetedFields]) {
+    const value = headerValue(headers[name])
+    if (value !== undefined && QUALIFIED.test(value)) return false
+  }
+  return true
+}
+
+const QUALIFIED = /(?:^|[\s,])(?:no-cache|private)\s*=/i
 
 async function shareError(response: OriginResponse, input: FetchInput): Promise<FetchResult> {
   if (Number(response.headers['content-length']) > SHARED_ERROR_BYTES) return { kind: 'stream', response, prefix: [], reason: 'STATUS' }

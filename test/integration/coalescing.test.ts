@@ -5,6 +5,10 @@ import { type Got, client, startTestGateway, testConfig, useGateway } from '../h
 const t = useGateway((originUrl) => ({
   upstreams: { default: { url: originUrl, connections: 256 } },
   coalesce: { waitTimeout: '2s', hitForMiss: '30s' },
+  routes: [
+    { name: 'strip', match: { path: '/strip/' }, cache: { setCookie: 'strip' } },
+    { name: 'default', cache: true },
+  ],
 }))
 
 /** Polls until the condition holds: the crowd is in place (the test's own timeout bounds it). */
@@ -129,8 +133,10 @@ describe('request coalescing', () => {
     ['a 5xx that sets a cookie', 'cookie', { status: 500, headers: { 'set-cookie': 'sid=1' }, body: 'oops' }],
     ['a private 5xx', 'private', { status: 500, headers: { 'cache-control': 'private' }, body: 'oops' }],
     ['a 5xx too large to share', 'large', { status: 500, body: 'x'.repeat(70_000) }],
+    ['a 5xx with a field for its requester alone (no-cache="x-secret")', 'qualified', { status: 500, headers: { 'cache-control': 'no-cache="x-secret"', 'x-secret': 's' }, body: 'oops' }],
+    ['a 5xx that sets a cookie, on a route that strips cookies', 'strip', { status: 500, headers: { 'set-cookie': 'sid=1' }, body: 'oops' }],
   ])('%s is not shared: each waiter asks the origin itself', async (_what, name, reply) => {
-    const path = `/unshared-5xx/${name}`
+    const path = name === 'strip' ? '/strip/5xx' : `/unshared-5xx/${name}`
     t.origin.on(path, reply)
     const open = t.origin.closeGate()
     const responses = crowd(5, path)
