@@ -91,7 +91,8 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
   }
 
   // RFC 9110 §14.2: GET is the only method with range handling; a HEAD gets the full header section.
-  if (h.range !== undefined && ctx.method === 'GET') {
+  // Ranges are cut from a stored 200 only; any other status is sent whole (RFC 9110 §14.2).
+  if (h.range !== undefined && ctx.method === 'GET' && entry.status === 200) {
     deliverRange(ctx, entry, headers, cacheStatus)
     return
   }

@@ -247,6 +247,15 @@ describe('pass-through keeps corral\'s word', () => {
 })
 
 describe('ranges and HEAD', () => {
+  it('a stored 204 answers a Range request whole, without Content-Length (RFC 9110 §8.6, §14.2)', async () => {
+    t.origin.on('/r/204', { status: 204, headers: { 'cache-control': 'max-age=60' } })
+    await t.get('/r/204')
+    const res = await t.get('/r/204', { headers: { range: 'bytes=0-0' } })
+    expect(res).toMatchObject({ status: 204, cacheStatus: 'HIT' })
+    expect(res.headers['content-length']).toBeUndefined()
+    expect(res.headers['content-range']).toBeUndefined()
+  })
+
   it('a HEAD with Range gets the full header section (range handling is for GET only)', async () => {
     t.origin.on('/r/head', cacheable)
     await t.get('/r/head')
