@@ -30,9 +30,9 @@ export type UnsafeResponseHook = (ctx: RequestContext, response: IncomingMessage
  * by requests cost a third of the pass-through throughput in GC: measured.)
  */
 const CONTEXT = Symbol('corral.context')
-/** Set when the origin's response head has arrived: from then on http-proxy-3 writes to the client. */
-const ANSWERED = Symbol('corral.answered')
-type PassRequest = IncomingMessage & { [CONTEXT]?: RequestContext; [ANSWERED]?: true }
+/** The origin's response, once its head has arrived: http-proxy-3 pipes it to the client. */
+const ANSWER = Symbol('corral.answer')
+type PassRequest = IncomingMessage & { [CONTEXT]?: RequestContext; [ANSWER]?: IncomingMessage }
 
 export class PassProxy {
   private readonly proxy: ProxyServer
@@ -54,7 +54,7 @@ export class PassProxy {
       // RFC 9110 §7.6.1: fields named in Connection are hop-by-hop too.
       for (const name of connectionTokens(proxyRes.headers.connection)) delete proxyRes.headers[name]
       for (const name of RESPONSE_HOP_BY_HOP) delete proxyRes.headers[name]
-      ;(req as PassRequest)[ANSWERED] = true
+      ;(req as PassRequest)[ANSWER] = proxyRes
       const ctx = (req as PassRequest)[CONTEXT]
       // Before the fields below are changed for the client: a POST answer may be stored from them.
       if (ctx !== undefined && isUnsafe(ctx.method)) this.onUnsafeResponse(ctx, proxyRes)
@@ -67,8 +67,8 @@ export class PassProxy {
       // (When the client left first, http-proxy-3 ended the origin request itself: nothing to report.)
       proxyRes.once('close', () => {
         if (proxyRes.complete || res.writableEnded || res.destroyed) return
-        this.log.passFailed(new Error('the origin broke off the response body'), { reqId: ctx?.reqId ?? '', upstream: ctx?.route?.upstream.name ?? '' })
-        res.destroy()
+        if (ctx?.route === undefined) res.destroy()
+        else this.failed(ctx, ctx.route.upstream, new Error('the origin broke off its response'))
       })
     })
   }
@@ -130,14 +130,33 @@ export class PassProxy {
     this.httpsAgent.destroy()
   }
 
-  private failed(ctx: RequestContext, upstream: Upstream, err: Error): void {
-    if ((ctx.req as PassRequest)[ANSWERED] === true) {
-      // The origin's answer is already on its way to the client: a 502 now would be written into
-      // it. Cut the client off instead, so that it sees the failure.
+  /**
+   * A failure after the origin's head arrived. When part of the answer is on its way to the
+   * client, cut the client off so that it sees the failure (true). When only the head arrived
+   * (malformed framing, or silence), stop the pipe and clear what http-proxy-3 had set from it,
+   * so that a clean 502/504 can follow (false).
+   */
+  private cutOff(ctx: RequestContext, upstream: Upstream, err: Error): boolean {
+    const answer = (ctx.req as PassRequest)[ANSWER]
+    if (answer === undefined) return false
+    const { res } = ctx
+    if (res.headersSent) {
       this.log.passFailed(err, { reqId: ctx.reqId, upstream: upstream.name })
-      ctx.res.destroy()
-      return
+      res.destroy()
+      return true
     }
+    answer.unpipe(res)
+    answer.on('error', ignore)
+    answer.destroy()
+    for (const name of res.getHeaderNames()) res.removeHeader(name)
+    res.statusMessage = ''
+    return false
+  }
+
+  private failed(ctx: RequestContext, upstream: Upstream, err: Error): void {
+    // Told twice (the origin's response closed, then its request failed): answered already.
+    if (ctx.res.writableEnded || ctx.res.destroyed) return
+    if (this.cutOff(ctx, upstream, err)) return
     if (err instanceof GatewayError) {
       respondError(ctx, err, true)
       return
