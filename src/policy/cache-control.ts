@@ -8,6 +8,7 @@
  * does well: it serializes the route's `clientCacheControl` (config/index.ts).
  */
 import type { RequestDirectives, ResponseDirectives } from './types.js'
+import { BACKSLASH, COMMA, DQUOTE, EQUALS, HTAB, SP } from './chars.js'
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -35,13 +36,6 @@ export function parseDeltaSeconds(value: string | undefined): number | undefined
  * empty argument or an unterminated quoted-string.
  */
 type DirectiveVisitor = (name: string, value: string | undefined, malformed: boolean) => void
-
-const COMMA = 0x2c
-const SP = 0x20
-const HTAB = 0x09
-const EQUALS = 0x3d
-const DQUOTE = 0x22
-const BACKSLASH = 0x5c
 
 /** RFC 9110 §5.6.2 tchar. */
 function isTchar(c: number): boolean {

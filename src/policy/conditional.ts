@@ -4,6 +4,7 @@
  * and the validators corral sends when it revalidates with the origin (RFC 9111 §4.3.1).
  */
 import { parseHttpDate } from './freshness.js'
+import { COMMA, DQUOTE, isWs, SLASH } from './chars.js'
 import type { HeaderMap } from './types.js'
 
 /** An entity-tag (RFC 9110 §8.8.3): `opaque` is the tag without its quotes. */
@@ -11,12 +12,6 @@ export interface EntityTag {
   readonly weak: boolean
   readonly opaque: string
 }
-
-const DQUOTE = 0x22
-const COMMA = 0x2c
-const SLASH = 0x2f
-const SP = 0x20
-const HTAB = 0x09
 
 // Result of locateTag: written by it, read right after (no allocation on the hit path).
 let foundWeak = false
@@ -50,10 +45,6 @@ function locateTag(s: string, start: number, end: number): void {
   foundWeak = false
   foundStart = start
   foundEnd = end
-}
-
-function isWs(c: number): boolean {
-  return c === SP || c === HTAB
 }
 
 /** Parses one entity-tag (e.g. an ETag field value); undefined when empty. */

@@ -4,6 +4,7 @@
  * key, so it returns the request's own strings untouched when they are already canonical.
  */
 import type { HeaderMap } from './types.js'
+import { BACKSLASH, COMMA, DQUOTE, EQUALS, isWs, SEMICOLON, SP } from './chars.js'
 
 const NO_NAMES: readonly string[] = Object.freeze([])
 
@@ -134,18 +135,6 @@ function byPreference(canonical: string): string {
 
 /** RFC 9110 §12.4.2: `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`. */
 const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/
-
-const SP = 0x20
-const HTAB = 0x09
-const COMMA = 0x2c
-const SEMICOLON = 0x3b
-const EQUALS = 0x3d
-const DQUOTE = 0x22
-const BACKSLASH = 0x5c
-
-function isWs(c: number): boolean {
-  return c === SP || c === HTAB
-}
 
 /** @internal Exported for tests. Builds the canonical form (see normalizeFieldValue). */
 export function canonicalize(value: string, caseInsensitiveList: boolean, keepValueCase = false): string {
