@@ -1,5 +1,6 @@
 /** The per-request state that flows through the stages, and what the access line reports. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { LockRole } from './coalesce/types.js'
 import type { Route } from './config/types.js'
 import type { RequestDirectives } from './policy/types.js'
 import type { CacheStatus, Reason } from './status.js'
@@ -26,5 +27,7 @@ export interface RequestContext {
   keyId: string | undefined
   lookupMs: number | undefined
   lockWaitMs: number | undefined
+  /** The request's part in its flight, when it took part in one. */
+  lockRole: LockRole | undefined
   originMs: number | undefined
 }

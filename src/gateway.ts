@@ -1,34 +1,22 @@
 /**
- * The gateway: builds the runtime from a config, listens, answers what node's parser rejects,
- * and drains on close. `startGateway` is what the CLI, the tests and the load tests start.
+ * The gateway: the HTTP side of a runtime (runtime.ts). It listens, answers what node's parser
+ * rejects, writes the access line, and drains on close. `startGateway` is what the CLI, the
+ * workers, the tests and the load tests start.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Config } from './config/types.js'
-import { HitForMiss, SingleFlight } from './coalesce/single-flight.js'
+import type { RequestContext } from './context.js'
 import { GatewayError } from './errors.js'
-import { createLogger, GatewayLog, jsonStdout, type Logger } from './log.js'
-import { OriginClient } from './origin/client.js'
+import type { GatewayLog } from './log.js'
 import { handle } from './pipeline.js'
-import type { Runtime } from './runtime.js'
-import type { FlightOutcome } from './stages/fetch.js'
-import { invalidateAfter } from './stages/invalidate.js'
-import { storePostResponse } from './stages/reuse-post.js'
-import { PassProxy, type UnsafeResponseHook } from './stages/pass.js'
+import { createRuntime, type Adapters, type Runtime } from './runtime.js'
 import { receive } from './stages/receive.js'
 import { respondError } from './stages/respond.js'
 import { matchRoute } from './stages/route.js'
-import { MemoryStore } from './store/memory.js'
-import type { CacheStore } from './store/types.js'
-import type { RequestContext } from './context.js'
 
-export interface GatewayOptions {
-  /** Use this logger instead of one built from config.log (tests pass a silent one). */
-  readonly logger?: Logger
-  /** Use this store instead of one built from config.store. */
-  readonly store?: CacheStore
-}
+export type GatewayOptions = Adapters
 
 export interface Gateway {
   readonly runtime: Runtime
@@ -46,23 +34,8 @@ const CLIENT_ERROR_TEXT: Record<number, string> = {
 }
 
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
-  const root = options.logger ?? createLogger(config.log)
-  const log = new GatewayLog(root, config.log.access, options.logger === undefined ? jsonStdout(root) : undefined)
-  // The pass stage invalidates, and stores reusable POST responses, through the runtime it is part of.
-  const onUnsafeResponse: UnsafeResponseHook = (ctx, response) => {
-    invalidateAfter(rt, ctx, response.statusCode ?? 0, response.headers)
-    storePostResponse(rt, ctx, response)
-  }
-  const rt: Runtime = {
-    config,
-    log,
-    store: options.store ?? new MemoryStore(config.store),
-    origins: new OriginClient(config.upstreams.values()),
-    flights: new SingleFlight<FlightOutcome>(),
-    hitForMiss: new HitForMiss(config.coalesce.hitForMissMs),
-    proxy: new PassProxy(config.server, log, onUnsafeResponse),
-    background: new Set(),
-  }
+  const rt = createRuntime(config, options)
+  const log = rt.log
 
   let inFlight = 0
   let drained: (() => void) | undefined
@@ -175,9 +148,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       for (const server of servers) server.closeAllConnections()
       for (const socket of tunnels) socket.destroy()
       await raceTimeout(Promise.allSettled([...rt.background]), config.server.drainTimeoutMs)
-      rt.proxy.close()
-      await rt.origins.close()
-      await rt.store.close()
+      await rt.close()
       log.stopped()
     })())
 
@@ -198,6 +169,7 @@ function logAccess(log: GatewayLog, ctx: RequestContext): void {
     keyId: ctx.keyId,
     lookupMs: round(ctx.lookupMs),
     lockWaitMs: round(ctx.lockWaitMs),
+    lockRole: ctx.lockRole,
     originMs: round(ctx.originMs),
     totalMs: round(performance.now() - ctx.startedAt) ?? 0,
     aborted: !res.writableEnded,

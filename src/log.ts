@@ -5,6 +5,7 @@
 import { pino, type Logger, type DestinationStream } from 'pino'
 import type { LogConfig } from './config/types.js'
 import { BatchedWriter } from './log-writer.js'
+import type { LockRole } from './coalesce/types.js'
 import type { CacheStatus, Reason } from './status.js'
 
 export type { Logger }
@@ -67,6 +68,7 @@ export interface AccessRecord {
   keyId: string | undefined
   lookupMs: number | undefined
   lockWaitMs: number | undefined
+  lockRole: LockRole | undefined
   originMs: number | undefined
   totalMs: number
   aborted: boolean
@@ -85,6 +87,7 @@ export function accessLine(r: AccessRecord): string {
   if (r.keyId !== undefined) line += `,"keyId":"${r.keyId}"`
   if (r.lookupMs !== undefined) line += `,"lookupMs":${r.lookupMs}`
   if (r.lockWaitMs !== undefined) line += `,"lockWaitMs":${r.lockWaitMs}`
+  if (r.lockRole !== undefined) line += `,"lockRole":"${r.lockRole}"`
   if (r.originMs !== undefined) line += `,"originMs":${r.originMs}`
   return `${line},"totalMs":${r.totalMs},"aborted":${r.aborted},"msg":"request"}\n`
 }
@@ -143,8 +146,8 @@ export class GatewayLog {
     if (this.root.isLevelEnabled('debug')) this.root.debug({ err, status }, 'malformed request rejected')
   }
 
-  coalesceTimeout(fields: { keyId: string; waitedMs: number }): void {
-    this.root.warn(fields, 'waited too long for another request to fetch this key; fetching itself')
+  coalesceTimeout(fields: { keyId: string; waitedMs: number; onTimeout: string }): void {
+    this.root.warn(fields, `waited too long for another request to fetch this key (onTimeout: ${fields.onTimeout})`)
   }
 
   draining(inFlight: number, timeoutMs: number): void {

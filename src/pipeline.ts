@@ -10,9 +10,10 @@ import { parseRequestCacheControl } from './policy/cache-control.js'
 import type { Runtime } from './runtime.js'
 import { decide, NO_DIRECTIVES } from './stages/decide.js'
 import { deliver } from './stages/deliver.js'
-import { fetchForClient, serveStaleAndRefresh } from './stages/fetch.js'
+import { fetchForClient, refreshEarly, serveStaleAndRefresh } from './stages/fetch/index.js'
 import { cacheKey, type CacheKey } from './stages/key.js'
 import { lookup, type Lookup } from './stages/lookup.js'
+import type { CacheEntry } from './store/types.js'
 import { respondError } from './stages/respond.js'
 import { matchRoute, passReason } from './stages/route.js'
 
@@ -42,16 +43,35 @@ export function handle(rt: Runtime, ctx: RequestContext): void | Promise<void> {
   return serve(rt, ctx, route, key, found, lookupStarted)
 }
 
+/**
+ * Early refresh: within the last `fraction` of an entry's freshness, each hit refreshes it with a
+ * probability that grows from 1% at the start of that window to 100% at expiry, so that under load
+ * one hit refreshes it shortly before it expires and nobody ever finds it stale.
+ */
+function isRefreshDue(entry: CacheEntry, fraction: number, now: number): boolean {
+  const lifetimeMs = entry.staleAt - entry.responseTime + entry.initialAgeMs
+  const windowMs = lifetimeMs * fraction
+  const leftMs = entry.staleAt - now
+  if (leftMs > windowMs || windowMs <= 0) return false
+  return Math.random() < Math.exp((-EARLY_REFRESH_STEEPNESS * leftMs) / windowMs)
+}
+
+/** ln(100): the probability at the start of the window is e^-4.6 ≈ 1%. */
+const EARLY_REFRESH_STEEPNESS = Math.log(100)
+
 function serve(rt: Runtime, ctx: RequestContext, route: Route, key: CacheKey, found: Lookup, lookupStarted: number): void | Promise<void> {
   ctx.lookupMs = performance.now() - lookupStarted
   if (found.storeError !== undefined) ctx.reason = 'STORAGE_ERROR'
   const rd = ctx.reqDirectives ?? NO_DIRECTIVES
   const h = ctx.req.headers
   const cache = route.cache as RouteCache
-  const plan = decide(found.entry, rd, Date.now())
+  const now = Date.now()
+  const plan = decide(found.entry, rd, now)
   switch (plan.kind) {
     case 'fresh':
-      return deliver(ctx, plan.entry, 'HIT') //                                     HIT
+      deliver(ctx, plan.entry, 'HIT') //                                            HIT
+      if (cache.earlyRefresh > 0 && isRefreshDue(plan.entry, cache.earlyRefresh, now)) refreshEarly(rt, ctx, key, plan.entry, found.index)
+      return
     case 'serve-stale':
       return deliver(ctx, plan.entry, 'STALE', { detail: 'max-stale' }) //          STALE
     case 'stale-while-revalidate':

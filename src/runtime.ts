@@ -1,10 +1,20 @@
-/** The long-lived parts every stage may use, built once by the gateway. */
+/**
+ * The long-lived parts every stage uses, built once from a config by `createRuntime`: the store
+ * (memory, or memory in front of Redis), the coalescer (this process, then the fleet), the
+ * origin pools, the pass-through proxy and the log. The HTTP server (gateway.ts), the worker
+ * processes and the tests all build the same thing here.
+ */
+import { Coalescer } from './coalesce/coalescer.js'
+import { HitForMiss } from './coalesce/hit-for-miss.js'
+import type { FleetLock } from './coalesce/types.js'
 import type { Config } from './config/types.js'
-import type { HitForMiss, SingleFlight } from './coalesce/single-flight.js'
-import type { GatewayLog } from './log.js'
-import type { OriginClient } from './origin/client.js'
-import type { FlightOutcome } from './stages/fetch.js'
-import type { PassProxy } from './stages/pass.js'
+import { Counters } from './counters.js'
+import { createLogger, GatewayLog, jsonStdout, type Logger } from './log.js'
+import { OriginClient } from './origin/client.js'
+import { invalidateAfter } from './stages/invalidate.js'
+import { PassProxy, type UnsafeResponseHook } from './stages/pass.js'
+import { storePostResponse } from './stages/reuse-post.js'
+import { MemoryStore } from './store/memory.js'
 import type { CacheStore } from './store/types.js'
 
 export interface Runtime {
@@ -12,9 +22,54 @@ export interface Runtime {
   readonly log: GatewayLog
   readonly store: CacheStore
   readonly origins: OriginClient
-  readonly flights: SingleFlight<FlightOutcome>
+  readonly coalescer: Coalescer
   readonly hitForMiss: HitForMiss
   readonly proxy: PassProxy
+  readonly counters: Counters
   /** Background refreshes in progress, awaited on shutdown. */
   readonly background: Set<Promise<void>>
+  /** Release everything (pools, store, fleet connections); the servers must be closed first. */
+  close(): Promise<void>
+}
+
+/** Parts built elsewhere: a test's silent logger, a store to inspect, a worker's IPC fleet lock. */
+export interface Adapters {
+  /** Use this logger instead of one built from config.log. */
+  readonly logger?: Logger
+  /** Use this store instead of one built from config.store. */
+  readonly store?: CacheStore
+  /** The fleet half of coalescing, when this process is one of several. */
+  readonly fleet?: FleetLock
+}
+
+export function createRuntime(config: Config, adapters: Adapters = {}): Runtime {
+  const root = adapters.logger ?? createLogger(config.log)
+  const log = new GatewayLog(root, config.log.access, adapters.logger === undefined ? jsonStdout(root) : undefined)
+  const store = adapters.store ?? new MemoryStore(config.store.memory)
+  const fleet = adapters.fleet
+  // The pass stage invalidates, and stores reusable POST responses, through the runtime it is part of.
+  const onUnsafeResponse: UnsafeResponseHook = (ctx, response) => {
+    invalidateAfter(rt, ctx, response.statusCode ?? 0, response.headers)
+    storePostResponse(rt, ctx, response)
+  }
+  const origins = new OriginClient(config.upstreams.values())
+  const proxy = new PassProxy(config.server, log, onUnsafeResponse)
+  const rt: Runtime = {
+    config,
+    log,
+    store,
+    origins,
+    coalescer: new Coalescer(fleet),
+    hitForMiss: new HitForMiss(config.coalesce.hitForMissMs),
+    proxy,
+    counters: new Counters(),
+    background: new Set(),
+    close: async () => {
+      proxy.close()
+      await origins.close()
+      await fleet?.close()
+      await store.close()
+    },
+  }
+  return rt
 }

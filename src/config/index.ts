@@ -15,7 +15,9 @@ import {
   configFileSchema,
   errorMap,
   LOG_LEVELS,
+  parseRedisUrl,
   parseUpstreamUrl,
+  parseWorkers,
   PORT_MESSAGE,
   routeSchema,
   sizeSchema,
@@ -25,12 +27,16 @@ import {
   type RouteCacheFile,
   type RouteFile,
   type UpstreamTarget,
+  WORKERS_MESSAGE,
 } from './schema.js'
 import type {
   BypassRule,
+  CoalesceConfig,
   Config,
   LogLevel,
   MemoryStoreConfig,
+  RedisStoreConfig,
+  StoreConfig,
   PathMatcher,
   QueryRecipe,
   Route,
@@ -62,6 +68,10 @@ export interface Overrides {
   /** Replaces the URL of the upstream named `default`, or of the only upstream. */
   upstream?: string
   logLevel?: LogLevel
+  /** A Redis URL: fleet mode, in place of the file's `store.redis` location. */
+  redis?: string
+  /** `server.workers`: a count, or 'auto'. */
+  workers?: string | number
 }
 
 export function compileConfig(raw: unknown, source: string, overrides: Overrides = {}): Config {
@@ -85,7 +95,7 @@ export async function loadConfigFile(path: string, overrides?: Overrides): Promi
 }
 
 /** The no-config-file mode: one upstream and one catch-all route, both named `default`, caching with every default. */
-export function quickConfig(opts: { upstream: string; port?: number; host?: string; logLevel?: LogLevel }): Config {
+export function quickConfig(opts: Overrides & { upstream: string }): Config {
   const source = 'flags'
   try {
     parseUpstreamUrl(opts.upstream)
@@ -93,7 +103,7 @@ export function quickConfig(opts: { upstream: string; port?: number; host?: stri
     throw new ConfigError(source, [`--upstream: ${errorMessage(err)}`])
   }
   const raw = { upstreams: { default: { url: opts.upstream } } }
-  return compileConfig(raw, source, { port: opts.port, host: opts.host, logLevel: opts.logLevel })
+  return compileConfig(raw, source, { port: opts.port, host: opts.host, logLevel: opts.logLevel, redis: opts.redis, workers: opts.workers })
 }
 
 // ---------------------------------------------------------------- YAML
@@ -213,6 +223,8 @@ interface ResolvedOverrides {
   readonly port?: number
   readonly logLevel?: LogLevel
   readonly upstream?: { readonly name: string; readonly target: UpstreamTarget }
+  readonly redis?: string
+  readonly workers?: number
 }
 
 /** Checks the overrides, adding problems to `issues` under the flag's name. */
@@ -221,7 +233,7 @@ function resolveOverrides(
   upstreamNames: readonly string[] | undefined,
   issues: string[],
 ): ResolvedOverrides {
-  const { host, port, logLevel, upstream } = overrides
+  const { host, port, logLevel, upstream, redis, workers } = overrides
   const resolved: { -readonly [K in keyof ResolvedOverrides]: ResolvedOverrides[K] } = {}
   if (port !== undefined) {
     if (Number.isInteger(port) && port >= 0 && port <= 65_535) resolved.port = port
@@ -234,6 +246,18 @@ function resolveOverrides(
   if (logLevel !== undefined) {
     if ((LOG_LEVELS as readonly string[]).includes(logLevel)) resolved.logLevel = logLevel
     else issues.push(`--log-level: expected one of ${LOG_LEVELS.join(', ')}`)
+  }
+  if (redis !== undefined) {
+    try {
+      resolved.redis = parseRedisUrl(redis)
+    } catch (err) {
+      issues.push(`--redis: ${errorMessage(err)}`)
+    }
+  }
+  if (workers !== undefined) {
+    const n = parseWorkers(workers)
+    if (n !== undefined) resolved.workers = n
+    else issues.push(`--workers: ${WORKERS_MESSAGE}`)
   }
   if (upstream !== undefined) {
     let target: UpstreamTarget | undefined
@@ -279,10 +303,17 @@ function buildConfig(file: ConfigFile, source: string, overrides: ResolvedOverri
     })
   }
 
-  const store: MemoryStoreConfig = {
-    kind: 'memory',
+  const memory: MemoryStoreConfig = {
     maxBytes: file.store.memory.maxSize,
     maxObjectBytes: file.store.memory.maxObjectSize,
+  }
+  const store: StoreConfig = { memory, redis: buildRedis(file.store.redis, overrides.redis) }
+  const coalesce: CoalesceConfig = {
+    lock: file.coalesce.lock,
+    leaseMs: file.coalesce.lease,
+    waitTimeoutMs: file.coalesce.waitTimeout,
+    onTimeout: file.coalesce.onTimeout,
+    hitForMissMs: file.coalesce.hitForMiss,
   }
 
   const routeFiles = file.routes ?? [routeSchema.parse({ name: 'default' })]
@@ -294,13 +325,31 @@ function buildConfig(file: ConfigFile, source: string, overrides: ResolvedOverri
       requestTimeoutMs: file.server.requestTimeout,
       keepAliveTimeoutMs: file.server.keepAliveTimeout,
       drainTimeoutMs: file.server.drainTimeout,
+      workers: overrides.workers ?? file.server.workers,
     },
     upstreams,
     store,
-    coalesce: { waitTimeoutMs: file.coalesce.waitTimeout, hitForMissMs: file.coalesce.hitForMiss },
+    coalesce,
     log: { ...file.log, level: overrides.logLevel ?? file.log.level },
-    routes: routeFiles.map((route, index) => buildRoute(route, index, upstreams, store)),
+    routes: routeFiles.map((route, index) => buildRoute(route, index, upstreams, memory, coalesce)),
     source,
+  }
+}
+
+/** `--redis` replaces where the file says Redis is, and keeps its other settings. */
+function buildRedis(redis: ConfigFile['store']['redis'], url: string | undefined): RedisStoreConfig | undefined {
+  if (redis === undefined && url === undefined) return undefined
+  const r = redis ?? storeSchema.parse({ redis: { url } }).redis
+  if (r === undefined) return undefined
+  return {
+    url: url ?? r.url,
+    cluster: url === undefined ? r.cluster : undefined,
+    prefix: r.prefix,
+    commandTimeoutMs: r.timeout,
+    connectTimeoutMs: r.connectTimeout,
+    compressAboveBytes: r.compressAbove,
+    breakerFailures: r.breakerFailures,
+    breakerCooldownMs: r.breakerCooldown,
   }
 }
 
@@ -309,6 +358,7 @@ function buildRoute(
   index: number,
   upstreams: ReadonlyMap<string, Upstream>,
   store: MemoryStoreConfig,
+  coalesce: CoalesceConfig,
 ): Route {
   // crossFieldIssues guarantees a known upstream, or exactly one to default to
   const upstreamName = route.upstream ?? [...upstreams.keys()][0] ?? ''
@@ -324,7 +374,7 @@ function buildRoute(
       methods: methods === undefined ? undefined : new Set(methods),
     },
     upstream,
-    cache: route.cache === null ? undefined : buildRouteCache(route.cache, store),
+    cache: route.cache === null ? undefined : buildRouteCache(route.cache, store, coalesce),
   }
 }
 
@@ -358,7 +408,7 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${pattern}$`)
 }
 
-function buildRouteCache(cache: RouteCacheFile, store: MemoryStoreConfig): RouteCache {
+function buildRouteCache(cache: RouteCacheFile, store: MemoryStoreConfig, coalesce: CoalesceConfig): RouteCache {
   return {
     defaultTtlMs: cache.ttl,
     statusTtlMs: cache.statusTtl,
@@ -375,6 +425,13 @@ function buildRouteCache(cache: RouteCacheFile, store: MemoryStoreConfig): Route
     targetedFields: cache.targetedCacheControl,
     rangeOnMiss: cache.rangeOnMiss,
     clientCacheControl: cache.clientCacheControl === undefined ? undefined : cacheControl.stringify(cache.clientCacheControl),
+    coalesce: {
+      lock: cache.coalesce?.lock ?? coalesce.lock,
+      leaseMs: cache.coalesce?.lease ?? coalesce.leaseMs,
+      waitTimeoutMs: cache.coalesce?.waitTimeout ?? coalesce.waitTimeoutMs,
+      onTimeout: cache.coalesce?.onTimeout ?? coalesce.onTimeout,
+    },
+    earlyRefresh: cache.earlyRefresh,
   }
 }
 
@@ -413,7 +470,7 @@ export function describeConfig(config: Config): string {
     `listeners: ${config.listeners.map((listener) => `${listener.host}:${listener.port}`).join(', ')}`,
     `server: maxHeaderSize=${formatSize(server.maxHeaderBytes)} maxBodySize=${formatSize(server.maxBodyBytes)}` +
       ` requestTimeout=${formatDuration(server.requestTimeoutMs)} keepAliveTimeout=${formatDuration(server.keepAliveTimeoutMs)}` +
-      ` drainTimeout=${formatDuration(server.drainTimeoutMs)}`,
+      ` drainTimeout=${formatDuration(server.drainTimeoutMs)} workers=${server.workers}`,
     'upstreams:',
     ...[...config.upstreams.values()].map(
       (upstream) =>
@@ -421,24 +478,45 @@ export function describeConfig(config: Config): string {
         ` headersTimeout=${formatDuration(upstream.headersTimeoutMs)} bodyTimeout=${formatDuration(upstream.bodyTimeoutMs)}` +
         ` connections=${upstream.connections}`,
     ),
-    `store: ${store.kind} maxSize=${formatSize(store.maxBytes)} maxObjectSize=${formatSize(store.maxObjectBytes)}`,
-    `coalesce: waitTimeout=${formatDuration(coalesce.waitTimeoutMs)} hitForMiss=${formatDuration(coalesce.hitForMissMs)}`,
+    `store: memory maxSize=${formatSize(store.memory.maxBytes)} maxObjectSize=${formatSize(store.memory.maxObjectBytes)}` +
+      (store.redis === undefined ? '' : `; ${describeRedis(store.redis)}`),
+    `coalesce: lock=${coalesce.lock} lease=${formatDuration(coalesce.leaseMs)} waitTimeout=${formatDuration(coalesce.waitTimeoutMs)}` +
+      ` onTimeout=${coalesce.onTimeout} hitForMiss=${formatDuration(coalesce.hitForMissMs)}`,
     `log: level=${log.level} format=${log.format} access=${log.access ? 'on' : 'off'}`,
     'routes:',
-    ...config.routes.map((route) => `  ${describeRoute(route)}`),
+    ...config.routes.map((route) => `  ${describeRoute(route, coalesce)}`),
   ]
   return lines.join('\n')
 }
 
-function describeRoute(route: Route): string {
+/** Where Redis is, without the password a URL may carry. */
+function describeRedis(redis: RedisStoreConfig): string {
+  const where = redis.url !== undefined ? withoutPassword(redis.url) : `cluster ${(redis.cluster ?? []).map(withoutPassword).join(',')}`
+  return (
+    `redis ${where} prefix=${redis.prefix} timeout=${formatDuration(redis.commandTimeoutMs)}` +
+    ` compressAbove=${redis.compressAboveBytes === 0 ? 'off' : formatSize(redis.compressAboveBytes)}`
+  )
+}
+
+export function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password !== '') u.password = '***'
+    return u.href
+  } catch {
+    return url
+  }
+}
+
+function describeRoute(route: Route, coalesce: CoalesceConfig): string {
   const { hosts, path, methods } = route.match
   const match =
     `host=${hosts ? hosts.join(',') : '*'} path=${path.kind} ${path.source}` +
     ` methods=${methods ? [...methods].join(',') : '*'}`
-  return `routes[${route.index}] ${route.name}: ${match} → ${route.upstream.name}; cache: ${describeCache(route.cache)}`
+  return `routes[${route.index}] ${route.name}: ${match} → ${route.upstream.name}; cache: ${describeCache(route.cache, coalesce)}`
 }
 
-function describeCache(cache: RouteCache | undefined): string {
+function describeCache(cache: RouteCache | undefined, coalesce: CoalesceConfig): string {
   if (cache === undefined) return 'off'
   const parts = [`ttl=${cache.defaultTtlMs === undefined ? 'none' : formatDuration(cache.defaultTtlMs)}`]
   if (cache.statusTtlMs.size > 0) {
@@ -459,6 +537,11 @@ function describeCache(cache: RouteCache | undefined): string {
   if (cache.targetedFields.join(',') !== 'cdn-cache-control') parts.push(`targeted=${cache.targetedFields.join(',') || 'none'}`)
   if (cache.rangeOnMiss !== 'fetch') parts.push(`rangeOnMiss=${cache.rangeOnMiss}`)
   if (cache.clientCacheControl !== undefined) parts.push(`clientCacheControl="${cache.clientCacheControl}"`)
+  const c = cache.coalesce
+  if (c.lock !== coalesce.lock || c.leaseMs !== coalesce.leaseMs || c.waitTimeoutMs !== coalesce.waitTimeoutMs || c.onTimeout !== coalesce.onTimeout) {
+    parts.push(`coalesce=${c.lock}${c.lock === 'off' ? '' : `(lease=${formatDuration(c.leaseMs)},wait=${formatDuration(c.waitTimeoutMs)},onTimeout=${c.onTimeout})`}`)
+  }
+  if (cache.earlyRefresh > 0) parts.push(`earlyRefresh=${Math.round(cache.earlyRefresh * 10_000) / 100}%`)
   if (cache.bypass.length > 0) parts.push(`bypass=${cache.bypass.map(describeBypassRule).join(',')}`)
   return parts.join(' ')
 }

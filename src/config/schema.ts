@@ -3,6 +3,7 @@
  * Parsing turns durations into ms and sizes into bytes; cross-field rules (route → upstream,
  * unique route names, object size limits) live in index.ts, which also builds the `Config`.
  */
+import { availableParallelism } from 'node:os'
 import { z } from 'zod'
 
 import { formatSize, parseDuration, parseSize } from './duration.js'
@@ -90,12 +91,29 @@ const listenerSchema = z.strictObject({
   port: port.default(8080),
 })
 
+export const WORKERS_MESSAGE = 'expected a number of processes 1..256, or auto (one per CPU core)'
+
+/** `auto` → one per core; otherwise 1..256 (more processes than that is a mistake, not a setting). */
+export function parseWorkers(input: unknown): number | undefined {
+  if (input === 'auto') return Math.max(1, availableParallelism())
+  const n = typeof input === 'string' && /^\d+$/.test(input) ? Number(input) : input
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 256 ? n : undefined
+}
+
+const workersSchema = z.unknown().transform((input, ctx) => {
+  const n = parseWorkers(input)
+  if (n !== undefined) return n
+  ctx.issues.push({ code: 'custom', message: WORKERS_MESSAGE, input })
+  return z.NEVER
+})
+
 const serverSchema = z.strictObject({
   maxHeaderSize: positiveSize.default(16 * KiB),
   maxBodySize: sizeSchema.default(10 * MiB),
   requestTimeout: durationSchema.default(60_000),
   keepAliveTimeout: durationSchema.default(5_000),
   drainTimeout: durationSchema.default(10_000),
+  workers: workersSchema.default(1),
 })
 
 // ---------------------------------------------------------------- upstreams
@@ -167,11 +185,73 @@ const memoryStoreSchema = z
     }
   })
 
-export const storeSchema = z.strictObject({ memory: memoryStoreSchema.prefault({}) }).prefault({})
+export const REDIS_URL_MESSAGE = 'expected a redis:// or rediss:// URL'
+
+/** Validates a Redis URL; throws an Error whose message is the issue text. */
+export function parseRedisUrl(input: string): string {
+  let url: URL
+  try {
+    url = new URL(input)
+  } catch {
+    throw new Error(REDIS_URL_MESSAGE)
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(REDIS_URL_MESSAGE)
+  if (url.hostname === '') throw new Error('expected a host name')
+  const db = url.pathname.replace(/^\//, '')
+  if (db !== '' && !/^\d+$/.test(db)) throw new Error('the path may only name a database number, like redis://host:6379/0')
+  return input
+}
+
+const redisUrl = z.string({ error: expecting(REDIS_URL_MESSAGE) }).transform((input, ctx) => {
+  try {
+    return parseRedisUrl(input)
+  } catch (err) {
+    ctx.issues.push({ code: 'custom', message: (err as Error).message, input })
+    return z.NEVER
+  }
+})
+
+const positiveDuration = durationSchema.refine((ms) => ms > 0, 'must be longer than 0')
+
+const redisStoreSchema = z
+  .strictObject({
+    url: redisUrl.optional(),
+    cluster: z.array(redisUrl).min(1).optional(),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, "_", "." and "-" (the format version and ":" are added)')
+      .default('corral'),
+    timeout: positiveDuration.default(250),
+    connectTimeout: positiveDuration.default(2_000),
+    compressAbove: sizeSchema.default(64 * KiB),
+    breakerFailures: z.number().int().min(1).max(1_000).default(3),
+    breakerCooldown: positiveDuration.default(1_000),
+  })
+  .superRefine((redis, ctx) => {
+    if ((redis.url === undefined) === (redis.cluster === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of url (one server) or cluster (seed nodes of a Redis Cluster)' })
+    }
+  })
+
+export const storeSchema = z.strictObject({ memory: memoryStoreSchema.prefault({}), redis: redisStoreSchema.optional() }).prefault({})
+
+const lockSchema = z.enum(['distributed', 'local', 'off'])
+const onTimeoutSchema = z.enum(['stale', 'fetch', 'error'])
 
 const coalesceSchema = z.strictObject({
-  waitTimeout: durationSchema.default(10_000),
+  lock: lockSchema.default('distributed'),
+  lease: positiveDuration.default(5_000),
+  waitTimeout: positiveDuration.default(10_000),
+  onTimeout: onTimeoutSchema.default('stale'),
   hitForMiss: durationSchema.default(30_000),
+})
+
+/** A route's own coalescing; what it leaves out comes from the top-level `coalesce`. */
+const routeCoalesceSchema = z.strictObject({
+  lock: lockSchema.optional(),
+  lease: positiveDuration.optional(),
+  waitTimeout: positiveDuration.optional(),
+  onTimeout: onTimeoutSchema.optional(),
 })
 
 const logSchema = z.strictObject({
@@ -348,6 +428,8 @@ export const routeCacheSchema = z.strictObject({
   targetedCacheControl: z.array(nonEmptyString.transform((name) => name.toLowerCase())).prefault(['cdn-cache-control']),
   rangeOnMiss: z.enum(['fetch', 'pass']).default('fetch'),
   clientCacheControl: clientCacheControlSchema.optional(),
+  coalesce: routeCoalesceSchema.optional(),
+  earlyRefresh: jitterSchema.default(0),
 }).superRefine((cache, ctx) => {
   // Caches behind corral see neither the key's headers nor its cookies: telling them to share
   // a per-user or per-header copy would hand one client's answer to another.

@@ -22,6 +22,8 @@ export interface ServerLimits {
   readonly keepAliveTimeoutMs: number
   /** On SIGTERM/SIGINT: how long in-flight requests may finish before connections are cut. */
   readonly drainTimeoutMs: number
+  /** Worker processes sharing the listeners (node:cluster); 1: this process serves. */
+  readonly workers: number
 }
 
 export interface Upstream {
@@ -100,6 +102,27 @@ export interface RouteCache {
    * stored in the cache (the origin's Expires is dropped with it); undefined: the origin's fields.
    */
   readonly clientCacheControl: string | undefined
+  /** How concurrent misses for one key share a fetch. */
+  readonly coalesce: CoalescePolicy
+  /**
+   * Fraction (0..1) of an entry's freshness lifetime at its end during which hits may refresh it
+   * early, in the background, with a probability that grows as expiry nears; 0: off.
+   */
+  readonly earlyRefresh: number
+}
+
+export interface CoalescePolicy {
+  /**
+   * 'distributed': one origin fetch per key for the whole fleet (worker processes, and instances
+   * sharing Redis); 'local': one per process; 'off': every request fetches for itself.
+   */
+  readonly lock: 'distributed' | 'local' | 'off'
+  /** Fleet lock lease: renewed while the fetch runs; a holder that dies loses the lock after this long. */
+  readonly leaseMs: number
+  /** Longest a request waits for another request's fetch of the same key. */
+  readonly waitTimeoutMs: number
+  /** When the wait runs out: 'stale' (a stale copy if one may be served, else fetch), 'fetch', or 'error' (a stale copy, else 503). */
+  readonly onTimeout: 'stale' | 'fetch' | 'error'
 }
 
 export interface PathMatcher {
@@ -128,18 +151,38 @@ export interface Route {
 }
 
 export interface MemoryStoreConfig {
-  readonly kind: 'memory'
-  /** Byte budget of the LRU (bodies + headers). */
+  /** Byte budget of the LRU (bodies + headers). With Redis, the budget of each process's L1. */
   readonly maxBytes: number
   /** Largest object stored; routes may set a smaller limit. */
   readonly maxObjectBytes: number
 }
 
-export type StoreConfig = MemoryStoreConfig
+/** Fleet mode: a shared store (L2) and lock in Redis or a Redis Cluster, with the memory store as L1. */
+export interface RedisStoreConfig {
+  /** One server (`redis://` or `rediss://` for TLS; user, password and database from the URL)… */
+  readonly url: string | undefined
+  /** …or the seed nodes of a Redis Cluster. */
+  readonly cluster: readonly string[] | undefined
+  /** Namespace of every key and channel; the record format version is added to it (`corral:v1:`). */
+  readonly prefix: string
+  /** Longest a command may take before it counts as a failure (the request goes on without Redis). */
+  readonly commandTimeoutMs: number
+  readonly connectTimeoutMs: number
+  /** Bodies larger than this are stored deflated; 0: never. */
+  readonly compressAboveBytes: number
+  /** Consecutive failures that open the circuit breaker (Redis is skipped until a probe succeeds). */
+  readonly breakerFailures: number
+  /** How long the breaker stays open before it lets one probe through. */
+  readonly breakerCooldownMs: number
+}
 
-export interface CoalesceConfig {
-  /** Longest a request waits for another request's fetch of the same key before fetching itself. */
-  readonly waitTimeoutMs: number
+export interface StoreConfig {
+  readonly memory: MemoryStoreConfig
+  /** Undefined: the embedded memory store alone. */
+  readonly redis: RedisStoreConfig | undefined
+}
+
+export interface CoalesceConfig extends CoalescePolicy {
   /** How long a key that produced an unshareable response skips coalescing (Varnish's hit-for-miss). */
   readonly hitForMissMs: number
 }

@@ -5,11 +5,11 @@
  * select a variant under that id, as Vary does, so that invalidating a URI (an unsafe method,
  * a purge) reaches every variant of it at once.
  */
-import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { KeyRecipe, QueryRecipe } from '../config/types.js'
 import type { RequestContext } from '../context.js'
 import { headerValue } from '../http.js'
+import { hashId } from '../store/ids.js'
 
 export interface CacheKey {
   /** Readable URI key (`GET http://host/path?query`), for purge and debugging. */
@@ -35,32 +35,6 @@ export function keyFor(host: string, path: string, query: string, recipe: KeyRec
     for (const name of recipe.cookies) selector += `c:${name}=${jar.get(name) ?? ''}\n`
   }
   return { key, id: hashId(key), selector }
-}
-
-/** Recent key → id results: a Map lookup is far cheaper than sha-256 on the hit path. */
-const recentIds = new Map<string, string>()
-const RECENT_IDS_MAX = 10_000
-
-export function hashId(text: string): string {
-  let id = recentIds.get(text)
-  if (id !== undefined) return id
-  id = createHash('sha256').update(text).digest('base64url').slice(0, 22)
-  if (recentIds.size >= RECENT_IDS_MAX) recentIds.clear()
-  recentIds.set(text, id)
-  return id
-}
-
-/**
- * The id of one variant, in the same hash slot as its primary id. `generation` comes from the
- * vary index: a new index after an invalidation starts a new generation, so variants stored
- * before it can never be reached again.
- */
-export function variantId(id: string, generation: string, selector: string, varySignature: string): string {
-  return `${id}:v:${hashId(`${generation}\n${selector}\n${varySignature}`)}`
-}
-
-export function newGeneration(): string {
-  return randomBytes(6).toString('base64url')
 }
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/

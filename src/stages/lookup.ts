@@ -1,12 +1,13 @@
 /**
  * lookup: find the stored entry for a key, following a vary index to the variant that matches
- * this request. A failing store is a miss, never an error.
+ * this request. Without a promise when the store answers without one (a memory hit); a failing
+ * store is a miss, never an error.
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { varySignature } from '../policy/vary.js'
+import { variantId } from '../store/ids.js'
 import type { CacheEntry, CacheRecord, CacheStore, VaryIndex } from '../store/types.js'
 import type { CacheKey } from './key.js'
-import { variantId } from './key.js'
 
 export interface Lookup {
   readonly entry: CacheEntry | undefined
@@ -19,26 +20,37 @@ export interface Lookup {
 
 const MISS: Lookup = Object.freeze({ entry: undefined, index: undefined, varyMiss: false, storeError: undefined })
 
-/** Look up without a promise when the store can (memory), else with one. */
 export function lookup(store: CacheStore, key: CacheKey, reqHeaders: IncomingHttpHeaders): Lookup | Promise<Lookup> {
-  if (store.getSync === undefined) return lookupAsync(store, key, reqHeaders)
+  let found: CacheRecord | undefined | Promise<CacheRecord | undefined>
   try {
-    const record = store.getSync(key.id)
-    if (record?.kind !== 'vary') return primary(record, key)
-    return variant(record, store.getSync(variantIdFor(record, key, reqHeaders)))
+    found = store.lookup(key.id)
   } catch (err) {
-    return { entry: undefined, index: undefined, varyMiss: false, storeError: err }
+    return failed(err)
   }
+  if (found instanceof Promise) return found.then((record) => followIndex(store, key, reqHeaders, record), failed)
+  return followIndex(store, key, reqHeaders, found)
 }
 
-async function lookupAsync(store: CacheStore, key: CacheKey, reqHeaders: IncomingHttpHeaders): Promise<Lookup> {
+/** The lookup of what a record under the primary id leads to: itself, or the variant its index selects. */
+export function followIndex(
+  store: CacheStore,
+  key: CacheKey,
+  reqHeaders: IncomingHttpHeaders,
+  record: CacheRecord | undefined,
+): Lookup | Promise<Lookup> {
+  if (record?.kind !== 'vary') return primary(record, key)
+  let found: CacheRecord | undefined | Promise<CacheRecord | undefined>
   try {
-    const record = await store.get(key.id)
-    if (record?.kind !== 'vary') return primary(record, key)
-    return variant(record, await store.get(variantIdFor(record, key, reqHeaders)))
+    found = store.lookup(variantIdFor(record, key, reqHeaders))
   } catch (err) {
-    return { entry: undefined, index: undefined, varyMiss: false, storeError: err }
+    return failed(err)
   }
+  if (found instanceof Promise) return found.then((v) => variant(record, v), failed)
+  return variant(record, found)
+}
+
+function failed(err: unknown): Lookup {
+  return { entry: undefined, index: undefined, varyMiss: false, storeError: err }
 }
 
 function primary(record: CacheEntry | undefined, key: CacheKey): Lookup {
@@ -46,7 +58,7 @@ function primary(record: CacheEntry | undefined, key: CacheKey): Lookup {
   return { entry: record, index: undefined, varyMiss: false, storeError: undefined }
 }
 
-function variantIdFor(index: VaryIndex, key: CacheKey, reqHeaders: IncomingHttpHeaders): string {
+export function variantIdFor(index: VaryIndex, key: CacheKey, reqHeaders: IncomingHttpHeaders): string {
   const signature = index.vary.length === 0 ? '' : varySignature(index.vary, reqHeaders)
   return variantId(key.id, index.generation, key.selector, signature)
 }

@@ -54,6 +54,7 @@ export function receive(req: IncomingMessage, res: ServerResponse): RequestConte
     keyId: undefined,
     lookupMs: undefined,
     lockWaitMs: undefined,
+    lockRole: undefined,
     originMs: undefined,
   }
 }

@@ -14,10 +14,10 @@ import type { HeaderPairs, RequestDirectives, ResponseDirectives } from '../poli
 import { parseVary, varySignature } from '../policy/vary.js'
 import { headerValue } from '../http.js'
 import type { Reason } from '../status.js'
-import type { CacheEntry, CacheStore, VaryIndex } from '../store/types.js'
+import { newGeneration, newVersion, variantId } from '../store/ids.js'
+import type { CacheEntry, CacheStore, Lease, StoreWrite, VaryIndex, WriteResult } from '../store/types.js'
 import { NO_DIRECTIVES } from './decide.js'
 import type { CacheKey } from './key.js'
-import { newGeneration, variantId } from './key.js'
 
 export interface ResponseHead {
   readonly status: number
@@ -94,6 +94,7 @@ export function buildEntry(
   for (const [name, value] of headers) size += name.length + value.length + 16
   return {
     kind: 'entry',
+    version: newVersion(),
     key: key.key,
     status: head.status,
     headers,
@@ -170,19 +171,32 @@ function toHeaderMap(pairs: HeaderPairs): IncomingHttpHeaders {
 /**
  * Write the entry, and the vary index when the URI's responses vary. A new variant keeps the
  * index's generation while the Vary fields stay the same, so that its siblings stay reachable.
+ * Under a lease (a flight's leader), a store that keeps the lock writes only while the lease holds.
  */
-export async function storeEntry(store: CacheStore, key: CacheKey, entry: CacheEntry, index: VaryIndex | undefined): Promise<void> {
-  if (entry.expiresAt <= Date.now()) return
-  if (key.selector === '' && entry.vary.length === 0) {
-    await store.set(key.id, entry)
-    return
-  }
+export async function storeEntry(
+  store: CacheStore,
+  key: CacheKey,
+  entry: CacheEntry,
+  index: VaryIndex | undefined,
+  lease?: Lease,
+): Promise<WriteResult> {
+  if (entry.expiresAt <= Date.now()) return 'stored'
+  return store.write(entryWrites(key, entry, index), lease)
+}
+
+/** The records that storing `entry` writes: itself, or itself and its vary index. */
+export function entryWrites(key: CacheKey, entry: CacheEntry, index: VaryIndex | undefined): StoreWrite[] {
+  if (key.selector === '' && entry.vary.length === 0) return [{ id: key.id, record: entry }]
   const keep = index !== undefined && sameFields(index.vary, entry.vary)
   const generation = keep ? index.generation : newGeneration()
   const expiresAt = keep ? Math.max(index.expiresAt, entry.expiresAt) : entry.expiresAt
   const id = variantId(key.id, generation, key.selector, entry.varySignature)
   const variants = keep ? [id, ...index.variants.filter((v) => v !== id).slice(0, MAX_TRACKED_VARIANTS - 1)] : [id]
-  await Promise.all([store.set(key.id, { kind: 'vary', vary: entry.vary, generation, expiresAt, variants }), store.set(id, entry)])
+  const vary: VaryIndex = { kind: 'vary', version: newVersion(), vary: entry.vary, generation, expiresAt, variants }
+  return [
+    { id, record: entry },
+    { id: key.id, record: vary },
+  ]
 }
 
 /** How many variants of one URI a 304 can refresh at once; more are revalidated one by one. */
@@ -209,12 +223,12 @@ export async function refreshSiblings(
   let count = 0
   for (const id of index.variants) {
     if (id === own) continue
-    const sibling = await store.get(id)
+    const sibling = await store.lookup(id)
     // Other route-key selectors (key headers and cookies) are other cache keys: never theirs to refresh.
     if (sibling?.kind !== 'entry' || sibling.selector !== key.selector || sibling.etag?.trim() !== etag) continue
     const result = refreshEntry(key, sibling, head, NO_REQUEST_HEADERS, NO_DIRECTIVES, route)
     if ('reason' in result || !sameFields(result.entry.vary, sibling.vary)) continue
-    await store.set(id, { ...result.entry, varySignature: sibling.varySignature })
+    await store.write([{ id, record: { ...result.entry, varySignature: sibling.varySignature } }])
     count++
   }
   return count

@@ -1,13 +1,22 @@
 /**
- * The store port. Adapters (memory now; redis and tiered later) keep records by id and
- * drop them at `expiresAt`; every freshness decision is made by the policy from the
- * absolute times an entry carries, so an entry moved between tiers keeps its remaining life.
+ * The store port. Adapters (memory, redis, tiered) keep records by id and drop them at
+ * `expiresAt`; every freshness decision is made by the policy from the absolute times a record
+ * carries, so a record moved between tiers or instances keeps its remaining life.
+ *
+ * Ids (src/store/ids.ts): a primary id is the 22-character hash of a URI key; every other id
+ * that belongs to it (its variants) is `<primary>:<suffix>`. An adapter that shards keeps all of a
+ * primary's ids together (redis: the `{<primary>}` hash tag, so that one script touches one slot).
  */
 import type { HeaderPairs } from '../policy/types.js'
 
 /** A stored response: one variant of one cache key. */
 export interface CacheEntry {
   readonly kind: 'entry'
+  /**
+   * Names this write of the record and no other (src/store/ids.ts newVersion): a fleet member
+   * that saw version A and finds version B knows someone stored something newer.
+   */
+  readonly version: string
   /** The full cache key (method, scheme, host, path, query, key headers/cookies), for purge and debugging. */
   readonly key: string
   readonly status: number
@@ -50,6 +59,7 @@ export interface CacheEntry {
  */
 export interface VaryIndex {
   readonly kind: 'vary'
+  readonly version: string
   readonly vary: readonly string[]
   readonly generation: string
   readonly expiresAt: number
@@ -63,18 +73,53 @@ export interface VaryIndex {
 
 export type CacheRecord = CacheEntry | VaryIndex
 
+export interface StoreWrite {
+  readonly id: string
+  readonly record: CacheRecord
+}
+
+/**
+ * The right to fill one flight, held by its leader (src/coalesce). A store that keeps the lock
+ * itself (redis) writes a leader's records only while the lease is still its own, releases the
+ * lock and wakes the waiters in the same step, and then marks the lease released. Other stores
+ * ignore it.
+ */
+export interface Lease {
+  /** Which lock: the flight's id (src/store/ids.ts lockId). */
+  readonly lockId: string
+  /** The owner's random token. */
+  readonly token: string
+  /** Who issued it: a store writes under a lease of its own kind only. */
+  readonly issuer: string
+  /** 'released' once the lock is let go (by a fill or by the leader); 'lost' when it turned out to be someone else's. */
+  state: 'held' | 'released' | 'lost'
+}
+
+/** 'superseded': the lease was no longer its holder's; nothing was written. */
+export type WriteResult = 'stored' | 'superseded'
+
 export interface StoreStats {
   readonly entries: number
   readonly bytes: number
+  /** Per tier, when the store has several (tiered: l1, l2). */
+  readonly tiers?: Readonly<Record<string, { readonly entries: number; readonly bytes: number }>>
 }
 
 export interface CacheStore {
   readonly name: string
-  get(id: string): Promise<CacheRecord | undefined>
-  /** Adapters that hold records in this process answer without a promise (the hit path uses it). */
-  getSync?(id: string): CacheRecord | undefined
-  set(id: string, record: CacheRecord): Promise<void>
+  /**
+   * The record stored under `id`, or undefined. Adapters that hold records in this process answer
+   * without a promise (the hit path depends on it); others, or a tier below, with one.
+   */
+  lookup(id: string): CacheRecord | undefined | Promise<CacheRecord | undefined>
+  /**
+   * Read what the shared tier holds now, skipping copies kept in this process: a follower woken
+   * because another fleet member stored the record. Stores without a shared tier read as lookup.
+   */
+  reload(id: string): Promise<CacheRecord | undefined>
+  /** Store records together (an entry and its vary index), each until its expiresAt. */
+  write(writes: readonly StoreWrite[], lease?: Lease): Promise<WriteResult>
   delete(id: string): Promise<boolean>
-  stats(): StoreStats
+  stats(): Promise<StoreStats>
   close(): Promise<void>
 }

@@ -16,7 +16,7 @@ describe('collapse: required', () => {
     const first = t.send(path)
     while (t.origin.held < 1) await new Promise((r) => setTimeout(r, 5))
     const second = t.send(path)
-    while (t.gateway.runtime.flights.waiting < 1) await new Promise((r) => setTimeout(r, 5))
+    while (t.gateway.runtime.coalescer.stats().waiting < 1) await new Promise((r) => setTimeout(r, 5))
     open()
     const [a, b] = await Promise.all([first, second])
     expect(t.origin.hitsOn(path)).toBe(1)

@@ -18,6 +18,8 @@ export function routeCache(over: Partial<RouteCache> = {}): RouteCache {
     targetedFields: ['cdn-cache-control'],
     rangeOnMiss: 'fetch',
     clientCacheControl: undefined,
+    coalesce: { lock: 'distributed', leaseMs: 5_000, waitTimeoutMs: 10_000, onTimeout: 'stale' },
+    earlyRefresh: 0,
     ...over,
   }
 }

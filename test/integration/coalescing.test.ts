@@ -170,5 +170,5 @@ describe('request coalescing', () => {
 })
 
 function totalFollowers(): number {
-  return t.gateway.runtime.flights.waiting
+  return t.gateway.runtime.coalescer.stats().waiting
 }

@@ -29,7 +29,7 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 /** Requests waiting on a leader's fetch. */
-const waiting = (): number => t.gateway.runtime.flights.waiting
+const waiting = (): number => t.gateway.runtime.coalescer.stats().waiting
 
 /** The response's field names, without the ones node's server adds to every response. */
 function fieldNames(headers: Record<string, unknown>): string[] {

@@ -200,7 +200,7 @@ describe('large objects', () => {
   it('the memory store stays within its byte budget', async () => {
     t.origin.otherwise((_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: 'z'.repeat(50_000 + n) }))
     for (let i = 0; i < 40; i++) await t.get(`/fill/${i}`)
-    const { bytes, entries } = t.gateway.runtime.store.stats()
+    const { bytes, entries } = await t.gateway.runtime.store.stats()
     expect(bytes).toBeLessThanOrEqual(1024 * 1024)
     expect(entries).toBeLessThan(40)
     expect(await t.get('/fill/39')).toMatchObject({ cacheStatus: 'HIT' })
@@ -374,9 +374,9 @@ describe('a store that throws', () => {
   /** The memory store, made to throw (not reject) on demand: what a broken adapter could do. */
   class ThrowingStore extends MemoryStore {
     broken = false
-    override getSync(id: string): CacheRecord | undefined {
+    override lookup(id: string): CacheRecord | undefined {
       if (this.broken) throw new Error('store down')
-      return super.getSync(id)
+      return super.lookup(id)
     }
     override delete(id: string): Promise<boolean> {
       if (this.broken) throw new Error('store down')
@@ -385,7 +385,7 @@ describe('a store that throws', () => {
   }
 
   it('is a miss on lookup, and an invalidation it refuses does not take the process down', async () => {
-    const store = new ThrowingStore({ kind: 'memory', maxBytes: 1_000_000, maxObjectBytes: 100_000 })
+    const store = new ThrowingStore({ maxBytes: 1_000_000, maxObjectBytes: 100_000 })
     const gateway = await startGateway(testConfig(t.origin.url), { logger: pino({ level: 'silent' }), store })
     try {
       const get = client(gateway.urls[0]!)

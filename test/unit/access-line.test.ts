@@ -13,6 +13,7 @@ const record: AccessRecord = {
   keyId: 'kY-D79m1wkgHYdHPsizIIF',
   lookupMs: 0.01,
   lockWaitMs: undefined,
+  lockRole: undefined,
   originMs: undefined,
   totalMs: 0.12,
   aborted: false,

@@ -1,5 +1,5 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -46,9 +46,10 @@ describe('compileConfig: defaults', () => {
       requestTimeoutMs: 60_000,
       keepAliveTimeoutMs: 5_000,
       drainTimeoutMs: 10_000,
+      workers: 1,
     })
-    expect(config.store).toEqual({ kind: 'memory', maxBytes: 268_435_456, maxObjectBytes: 8_388_608 })
-    expect(config.coalesce).toEqual({ waitTimeoutMs: 10_000, hitForMissMs: 30_000 })
+    expect(config.store).toEqual({ memory: { maxBytes: 268_435_456, maxObjectBytes: 8_388_608 }, redis: undefined })
+    expect(config.coalesce).toEqual({ lock: 'distributed', leaseMs: 5_000, waitTimeoutMs: 10_000, onTimeout: 'stale', hitForMissMs: 30_000 })
     expect(config.log).toEqual({ level: 'info', format: 'auto', access: true })
   })
 
@@ -91,6 +92,8 @@ describe('compileConfig: defaults', () => {
       targetedFields: ['cdn-cache-control'],
       rangeOnMiss: 'fetch',
       clientCacheControl: undefined,
+      coalesce: { lock: 'distributed', leaseMs: 5_000, waitTimeoutMs: 10_000, onTimeout: 'stale' },
+      earlyRefresh: 0,
     })
   })
 
@@ -111,13 +114,16 @@ describe('compileConfig: a full route', () => {
   const config = compileConfig(
     {
       listeners: [{ host: '127.0.0.1', port: 0 }, { port: 8081 }],
-      server: { maxHeaderSize: '32KiB', maxBodySize: 1000, requestTimeout: '2m', keepAliveTimeout: '1s', drainTimeout: 0 },
+      server: { maxHeaderSize: '32KiB', maxBodySize: 1000, requestTimeout: '2m', keepAliveTimeout: '1s', drainTimeout: 0, workers: 3 },
       upstreams: {
         api: { url: 'http://127.0.0.1:3000', connectTimeout: '1s', headersTimeout: '2s', bodyTimeout: '3s', connections: 4 },
         static: { url: 'http://127.0.0.1:3001' },
       },
-      store: { memory: { maxSize: '64MiB', maxObjectSize: '2MiB' } },
-      coalesce: { waitTimeout: '5s', hitForMiss: '1m' },
+      store: {
+        memory: { maxSize: '64MiB', maxObjectSize: '2MiB' },
+        redis: { url: 'redis://:secret@10.0.0.5:6380/2', prefix: 'shop', timeout: '100ms', compressAbove: '1MiB' },
+      },
+      coalesce: { lock: 'local', lease: '2s', waitTimeout: '5s', onTimeout: 'error', hitForMiss: '1m' },
       log: { level: 'debug', format: 'json', access: false },
       routes: [
         {
@@ -135,6 +141,8 @@ describe('compileConfig: a full route', () => {
             maxObjectSize: '1MiB',
             key: { query: { only: ['page', 'sort'] }, headers: ['Accept-Language'], cookies: ['currency'] },
             bypass: [{ header: 'X-No-Cache' }, { cookie: 'admin', equals: 'true' }, { query: 'nocache', equals: 1 }],
+            coalesce: { lock: 'distributed', waitTimeout: '1s' },
+            earlyRefresh: '10%',
           },
         },
         { match: { host: 'static.example.com' }, upstream: 'static', cache: { jitter: 0.25, key: { query: 'none' } } },
@@ -156,10 +164,23 @@ describe('compileConfig: a full route', () => {
       requestTimeoutMs: 120_000,
       keepAliveTimeoutMs: 1_000,
       drainTimeoutMs: 0,
+      workers: 3,
     })
     expect(config.upstreams.get('api')).toMatchObject({ connectTimeoutMs: 1_000, headersTimeoutMs: 2_000, bodyTimeoutMs: 3_000, connections: 4 })
-    expect(config.store).toEqual({ kind: 'memory', maxBytes: 67_108_864, maxObjectBytes: 2_097_152 })
-    expect(config.coalesce).toEqual({ waitTimeoutMs: 5_000, hitForMissMs: 60_000 })
+    expect(config.store).toEqual({
+      memory: { maxBytes: 67_108_864, maxObjectBytes: 2_097_152 },
+      redis: {
+        url: 'redis://:secret@10.0.0.5:6380/2',
+        cluster: undefined,
+        prefix: 'shop',
+        commandTimeoutMs: 100,
+        connectTimeoutMs: 2_000,
+        compressAboveBytes: 1_048_576,
+        breakerFailures: 3,
+        breakerCooldownMs: 1_000,
+      },
+    })
+    expect(config.coalesce).toEqual({ lock: 'local', leaseMs: 2_000, waitTimeoutMs: 5_000, onTimeout: 'error', hitForMissMs: 60_000 })
     expect(config.log).toEqual({ level: 'debug', format: 'json', access: false })
   })
 
@@ -197,7 +218,13 @@ describe('compileConfig: a full route', () => {
       targetedFields: ['cdn-cache-control'],
       rangeOnMiss: 'fetch',
       clientCacheControl: undefined,
+      coalesce: { lock: 'distributed', leaseMs: 2_000, waitTimeoutMs: 1_000, onTimeout: 'error' },
+      earlyRefresh: 0.1,
     })
+  })
+
+  it('a route without coalesce settings takes the top-level ones', () => {
+    expect(config.routes[1]!.cache?.coalesce).toEqual({ lock: 'local', leaseMs: 2_000, waitTimeoutMs: 5_000, onTimeout: 'error' })
   })
 
   it('names unnamed routes route-<index>, and inherits the store object limit', () => {
@@ -294,6 +321,30 @@ describe('compileConfig: issues', () => {
     ['not a mapping', [1, 2], ['(top level): expected a mapping']],
     ['bad duration', { upstreams: API, routes: [{}, {}, { cache: { ttl: '5 minutes' } }] }, ['routes[2].cache.ttl: expected a duration like "30s"']],
     ['plain number duration', { upstreams: API, coalesce: { waitTimeout: 10 } }, ['coalesce.waitTimeout: expected a duration like "30s"']],
+    ['zero lease', { upstreams: API, coalesce: { lease: 0 } }, ['coalesce.lease: must be longer than 0']],
+    ['unknown lock mode', { upstreams: API, coalesce: { lock: 'global' } }, ['coalesce.lock: expected one of distributed, local, off']],
+    [
+      'unknown route onTimeout',
+      { upstreams: API, routes: [{ cache: { coalesce: { onTimeout: 'wait' } } }] },
+      ['routes[0].cache.coalesce.onTimeout: expected one of stale, fetch, error'],
+    ],
+    ['bad earlyRefresh', { upstreams: API, routes: [{ cache: { earlyRefresh: '150%' } }] }, ['routes[0].cache.earlyRefresh: expected a percentage like "10%" or a fraction 0..1']],
+    ['redis url not redis', { upstreams: API, store: { redis: { url: 'http://127.0.0.1:6379' } } }, ['store.redis.url: expected a redis:// or rediss:// URL']],
+    ['redis url with a path', { upstreams: API, store: { redis: { url: 'redis://h:6379/cache' } } }, ['store.redis.url: the path may only name a database number, like redis://host:6379/0']],
+    [
+      'redis url and cluster',
+      { upstreams: API, store: { redis: { url: 'redis://a:1', cluster: ['redis://b:2'] } } },
+      ['store.redis: give exactly one of url (one server) or cluster (seed nodes of a Redis Cluster)'],
+    ],
+    [
+      'redis without a location',
+      { upstreams: API, store: { redis: { prefix: 'x' } } },
+      ['store.redis: give exactly one of url (one server) or cluster (seed nodes of a Redis Cluster)'],
+    ],
+    ['bad redis cluster node', { upstreams: API, store: { redis: { cluster: ['redis://a:1', 'a:2'] } } }, ['store.redis.cluster[1]: expected a redis:// or rediss:// URL']],
+    ['redis prefix with a colon', { upstreams: API, store: { redis: { url: 'redis://a', prefix: 'a:b' } } }, ['store.redis.prefix: use letters, digits, "_", "." and "-" (the format version and ":" are added)']],
+    ['zero workers', { upstreams: API, server: { workers: 0 } }, ['server.workers: expected a number of processes 1..256, or auto (one per CPU core)']],
+    ['workers words', { upstreams: API, server: { workers: 'many' } }, ['server.workers: expected a number of processes 1..256, or auto (one per CPU core)']],
     ['bad size', { upstreams: API, server: { maxBodySize: '10 megs' } }, ['server.maxBodySize: expected a size like "1MiB"']],
     ['zero store size', { upstreams: API, store: { memory: { maxSize: 0, maxObjectSize: 0 } } }, ['store.memory.maxSize: must be greater than 0']],
     ['bad url', { upstreams: { api: { url: 'localhost:3000' } } }, ['upstreams.api.url: expected an http:// or https:// URL']],
@@ -503,6 +554,8 @@ describe('compileConfig: overrides', () => {
       { logLevel: 'loud' as Overrides['logLevel'] },
       ['--log-level: expected one of fatal, error, warn, info, debug, trace, silent'],
     ],
+    ['bad redis url', { upstreams: API }, { redis: 'localhost:6379' }, ['--redis: expected a redis:// or rediss:// URL']],
+    ['bad workers', { upstreams: API }, { workers: '0' }, ['--workers: expected a number of processes 1..256, or auto (one per CPU core)']],
     [
       'reported with the file issues',
       { upstreams: API, foo: 1 },
@@ -511,6 +564,52 @@ describe('compileConfig: overrides', () => {
     ],
   ])('%s', (_name, raw, overrides, expected) => {
     expect(issuesOf(raw, overrides)).toEqual(expected)
+  })
+})
+
+describe('compileConfig: fleet overrides', () => {
+  it('--redis turns on fleet mode with every Redis default', () => {
+    const config = compileConfig({ upstreams: API }, 'test.yaml', { redis: 'redis://127.0.0.1:6379' })
+    expect(config.store.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      cluster: undefined,
+      prefix: 'corral',
+      commandTimeoutMs: 250,
+      connectTimeoutMs: 2_000,
+      compressAboveBytes: 65_536,
+      breakerFailures: 3,
+      breakerCooldownMs: 1_000,
+    })
+  })
+
+  it("--redis replaces the file's location (a cluster too) and keeps its other settings", () => {
+    const config = compileConfig(
+      { upstreams: API, store: { redis: { cluster: ['redis://a:7000'], prefix: 'shop', timeout: '50ms' } } },
+      'test.yaml',
+      { redis: 'rediss://b:6380' },
+    )
+    expect(config.store.redis).toMatchObject({ url: 'rediss://b:6380', cluster: undefined, prefix: 'shop', commandTimeoutMs: 50 })
+  })
+
+  it('--workers: a count or auto (one per core)', () => {
+    expect(compileConfig({ upstreams: API }, 'test.yaml', { workers: '4' }).server.workers).toBe(4)
+    expect(compileConfig({ upstreams: API }, 'test.yaml', { workers: 'auto' }).server.workers).toBe(availableParallelism())
+  })
+
+  it('describeConfig shows where Redis is without its password, and route coalescing that differs', () => {
+    const config = compileConfig(
+      {
+        upstreams: API,
+        store: { redis: { url: 'redis://user:secret@10.0.0.5:6380/1' } },
+        routes: [{ name: 'slow', cache: { coalesce: { lock: 'local', waitTimeout: '30s' }, earlyRefresh: '5%' } }, { name: 'rest' }],
+      },
+      'test.yaml',
+    )
+    const text = describeConfig(config)
+    expect(text).not.toContain('secret')
+    expect(text).toContain('store: memory maxSize=256MiB maxObjectSize=8MiB; redis redis://user:***@10.0.0.5:6380/1 prefix=corral timeout=250ms compressAbove=64KiB')
+    expect(text).toContain('coalesce=local(lease=5s,wait=30s,onTimeout=stale) earlyRefresh=5%')
+    expect(text.split('\n').find((line) => line.includes('rest:'))).not.toContain('coalesce=')
   })
 })
 
@@ -632,12 +731,12 @@ describe('describeConfig', () => {
     expect(describeConfig(config).split('\n')).toEqual([
       'source: corral.yaml',
       'listeners: 0.0.0.0:8080',
-      'server: maxHeaderSize=16KiB maxBodySize=10MiB requestTimeout=1m keepAliveTimeout=5s drainTimeout=10s',
+      'server: maxHeaderSize=16KiB maxBodySize=10MiB requestTimeout=1m keepAliveTimeout=5s drainTimeout=10s workers=1',
       'upstreams:',
       '  api: http://127.0.0.1:3000/ connectTimeout=5s headersTimeout=30s bodyTimeout=30s connections=128',
       '  static: http://127.0.0.1:3001/public connectTimeout=5s headersTimeout=30s bodyTimeout=30s connections=8',
       'store: memory maxSize=256MiB maxObjectSize=8MiB',
-      'coalesce: waitTimeout=10s hitForMiss=30s',
+      'coalesce: lock=distributed lease=5s waitTimeout=10s onTimeout=stale hitForMiss=30s',
       'log: level=info format=auto access=on',
       'routes:',
       '  routes[0] products: host=api.example.com path=prefix /api/products methods=GET,HEAD → api; cache:' +

@@ -9,6 +9,7 @@ const T = 1_000_000
 function entry(over: Partial<CacheEntry> = {}): CacheEntry {
   return {
     kind: 'entry',
+    version: 'v',
     key: 'GET http://x/a',
     status: 200,
     headers: [],

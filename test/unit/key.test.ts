@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { hashId, keyQuery, normalizePath, parseCookies, variantId } from '../../src/stages/key.js'
+import { keyQuery, normalizePath, parseCookies } from '../../src/stages/key.js'
+import { hashId, variantId } from '../../src/store/ids.js'
 
 describe('normalizePath', () => {
   it.each([

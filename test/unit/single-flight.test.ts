@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { HitForMiss, SingleFlight } from '../../src/coalesce/single-flight.js'
+import { HitForMiss } from '../../src/coalesce/hit-for-miss.js'
+import { SingleFlight } from '../../src/coalesce/single-flight.js'
 
 describe('SingleFlight', () => {
   it('makes the first caller the leader and the others followers of its outcome', async () => {

@@ -73,46 +73,46 @@ describe('buildEntry', () => {
 
 describe('MemoryStore', () => {
   it('evicts least recently used entries to stay within its byte budget', async () => {
-    const store = new MemoryStore({ kind: 'memory', maxBytes: 10_000, maxObjectBytes: 5_000 })
+    const store = new MemoryStore({ maxBytes: 10_000, maxObjectBytes: 5_000 })
     const make = (n: number) => ({ ...entryFor({ 'cache-control': 'max-age=60' }), size: 3_000, key: `k${n}` })
     setNow(T)
-    await store.set('a', make(1))
-    await store.set('b', make(2))
-    await store.set('c', make(3))
-    await store.get('a') // a is now the most recently used
-    await store.set('d', make(4))
-    expect(await store.get('b')).toBeUndefined()
-    expect(await store.get('a')).toBeDefined()
-    expect(store.stats().bytes).toBeLessThanOrEqual(10_000)
+    await store.write([{ id: 'a', record: make(1) }])
+    await store.write([{ id: 'b', record: make(2) }])
+    await store.write([{ id: 'c', record: make(3) }])
+    store.lookup('a') // a is now the most recently used
+    await store.write([{ id: 'd', record: make(4) }])
+    expect(store.lookup('b')).toBeUndefined()
+    expect(store.lookup('a')).toBeDefined()
+    expect((await store.stats()).bytes).toBeLessThanOrEqual(10_000)
   })
 
   it('drops entries at expiresAt', async () => {
-    const store = new MemoryStore({ kind: 'memory', maxBytes: 10_000, maxObjectBytes: 5_000 })
+    const store = new MemoryStore({ maxBytes: 10_000, maxObjectBytes: 5_000 })
     setNow(T)
-    await store.set('a', { kind: 'vary', vary: ['accept'], generation: 'g', expiresAt: T + 1_000, variants: [] })
-    expect(await store.get('a')).toBeDefined()
+    await store.write([{ id: 'a', record: { kind: 'vary', version: 'v', vary: ['accept'], generation: 'g', expiresAt: T + 1_000, variants: [] } }])
+    expect(store.lookup('a')).toBeDefined()
     setNow(T + 1_000)
-    expect(await store.get('a')).toBeUndefined()
+    expect(store.lookup('a')).toBeUndefined()
   })
 })
 
 describe('variants of one URI', () => {
   beforeEach(() => setNow(T))
-  const store = (): MemoryStore => new MemoryStore({ kind: 'memory', maxBytes: 1_000_000, maxObjectBytes: 100_000 })
+  const store = (): MemoryStore => new MemoryStore({ maxBytes: 1_000_000, maxObjectBytes: 100_000 })
   const lang = (language: string) => ({ 'accept-language': language })
   /** A variant stored for this Accept-Language, as fetch would store it. */
   async function storeVariant(s: MemoryStore, language: string, headers: Record<string, string>): Promise<VaryIndex> {
     const h = head({ vary: 'accept-language', ...headers })
     const verdict = judge(h, lang(language), NO_DIRECTIVES, route())
     if ('reason' in verdict) throw new Error(verdict.reason)
-    const index = await s.get(key.id)
+    const index = s.lookup(key.id)
     await storeEntry(s, key, buildEntry(key, h, verdict.storable, Buffer.from(language), lang(language), route()), index?.kind === 'vary' ? index : undefined)
-    return (await s.get(key.id)) as VaryIndex
+    return (s.lookup(key.id)) as VaryIndex
   }
   /** The variant stored for `language` (its body), found through the index's list. */
-  async function variant(s: MemoryStore, index: VaryIndex, language: string): Promise<CacheEntry> {
+  function variant(s: MemoryStore, index: VaryIndex, language: string): CacheEntry {
     for (const id of index.variants) {
-      const record = await s.get(id)
+      const record = s.lookup(id)
       if (record?.kind === 'entry' && record.body.toString() === language) return record
     }
     throw new Error(`no variant for ${language}`)
@@ -124,8 +124,8 @@ describe('variants of one URI', () => {
     await storeVariant(s, 'de', { 'cache-control': 'max-age=60' })
     const index = await storeVariant(s, 'fr', { 'cache-control': 'max-age=60' })
     expect(index.variants).toHaveLength(2)
-    expect((await s.get(index.variants[0]!))).toMatchObject({ body: Buffer.from('fr') })
-    expect((await s.get(index.variants[1]!))).toMatchObject({ body: Buffer.from('de') })
+    expect((s.lookup(index.variants[0]!))).toMatchObject({ body: Buffer.from('fr') })
+    expect((s.lookup(index.variants[1]!))).toMatchObject({ body: Buffer.from('de') })
     let last = index
     for (let i = 0; i < MAX_TRACKED_VARIANTS + 5; i++) last = await storeVariant(s, `x${i}`, { 'cache-control': 'max-age=60' })
     expect(last.variants).toHaveLength(MAX_TRACKED_VARIANTS)
@@ -136,7 +136,7 @@ describe('variants of one URI', () => {
     await storeVariant(s, 'fr', { 'cache-control': 'max-age=1', etag: '"same"' })
     await storeVariant(s, 'de', { 'cache-control': 'max-age=1', etag: '"same"' })
     const index = await storeVariant(s, 'it', { 'cache-control': 'max-age=1', etag: '"other"' })
-    const fr = await variant(s, index, 'fr')
+    const fr = variant(s, index, 'fr')
     const later = T + 5_000
     const notModified: ResponseHead = {
       status: 304,
@@ -146,21 +146,21 @@ describe('variants of one URI', () => {
     }
     const refreshedFr = { ...fr, etag: '"same"' }
     expect(await refreshSiblings(s, key, index, notModified, refreshedFr, route())).toBe(1)
-    const de = await variant(s, index, 'de')
+    const de = variant(s, index, 'de')
     expect(de.staleAt).toBe(later + 600_000)
     expect(de.headers).toContainEqual(['x-version', '2'])
     expect(de.body.toString()).toBe('de')
-    expect((await variant(s, index, 'it')).staleAt).toBe(T + 1_000)
+    expect((variant(s, index, 'it')).staleAt).toBe(T + 1_000)
   })
 
   it('a weak ETag selects only the variant it answered', async () => {
     const s = store()
     await storeVariant(s, 'fr', { 'cache-control': 'max-age=1', etag: 'W/"same"' })
     const index = await storeVariant(s, 'de', { 'cache-control': 'max-age=1', etag: 'W/"same"' })
-    const fr = await variant(s, index, 'fr')
+    const fr = variant(s, index, 'fr')
     const notModified = head({ etag: 'W/"same"', 'cache-control': 'max-age=600' })
     expect(await refreshSiblings(s, key, index, notModified, fr, route())).toBe(0)
-    expect((await variant(s, index, 'de')).staleAt).toBe(T + 1_000)
+    expect((variant(s, index, 'de')).staleAt).toBe(T + 1_000)
   })
 })
 
