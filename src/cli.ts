@@ -25,14 +25,17 @@ Options:
   -p, --port <n>          port of the (first) listener            [8080]
       --host <addr>       address of the (first) listener         [0.0.0.0]
   -l, --log-level <lvl>   fatal|error|warn|info|debug|trace|silent [info]
+      --redis <url>       fleet mode: share the cache and the fill lock with every instance
+                          using this Redis (redis://[user:pass@]host:port[/db], rediss:// for TLS)
   -h, --help              this text
   -v, --version           the version
 
 Environment (flags win over these, these win over the file):
-  CORRAL_CONFIG   CORRAL_PORT   CORRAL_UPSTREAM   CORRAL_LOG_LEVEL
+  CORRAL_CONFIG   CORRAL_PORT   CORRAL_UPSTREAM   CORRAL_LOG_LEVEL   CORRAL_REDIS_URL
 
 Examples:
   corral --upstream http://127.0.0.1:3000 --port 8080
+  corral --upstream http://127.0.0.1:3000 --redis redis://127.0.0.1:6379
   corral --config config/corral.yaml
   corral check config/corral.yaml
 `
@@ -74,6 +77,7 @@ async function main(argv: string[]): Promise<void> {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
         'log-level': { type: 'string', short: 'l' },
+        redis: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -106,6 +110,7 @@ async function main(argv: string[]): Promise<void> {
     host: values.host,
     upstream: values.upstream ?? (env.CORRAL_UPSTREAM || undefined),
     logLevel: parseLevel(values['log-level'], '--log-level') ?? parseLevel(env.CORRAL_LOG_LEVEL, 'CORRAL_LOG_LEVEL'),
+    redis: values.redis ?? (env.CORRAL_REDIS_URL || undefined),
   }
   const file = values.config ?? (env.CORRAL_CONFIG || undefined)
   let config: Config

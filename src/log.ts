@@ -150,6 +150,23 @@ export class GatewayLog {
     this.root.warn(fields, `waited too long for another request to fetch this key (onTimeout: ${fields.onTimeout})`)
   }
 
+  redisConnected(fields: { prefix: string; pubsub: string }): void {
+    this.root.info(fields, 'redis connected: fleet mode on')
+  }
+
+  /** Connection errors repeat on every reconnect attempt: the state changes below are what gets logged. */
+  redisError(err: unknown): void {
+    if (this.root.isLevelEnabled('debug')) this.root.debug({ err }, 'redis error')
+  }
+
+  redisDegraded(err: unknown): void {
+    this.root.warn({ err }, 'redis unavailable: serving from memory, coalescing in this process only, until it is back')
+  }
+
+  redisRecovered(): void {
+    this.root.info('redis available again: shared cache and fleet-wide coalescing resume')
+  }
+
   draining(inFlight: number, timeoutMs: number): void {
     this.root.info({ inFlight, timeoutMs }, 'shutting down: draining in-flight requests')
   }

@@ -14,7 +14,11 @@ import { OriginClient } from './origin/client.js'
 import { invalidateAfter } from './stages/invalidate.js'
 import { PassProxy, type UnsafeResponseHook } from './stages/pass.js'
 import { storePostResponse } from './stages/reuse-post.js'
+import { RedisLock } from './coalesce/redis-lock.js'
+import { RedisConnection } from './redis/client.js'
 import { MemoryStore } from './store/memory.js'
+import { RedisStore } from './store/redis.js'
+import { TieredStore } from './store/tiered.js'
 import type { CacheStore } from './store/types.js'
 
 export interface Runtime {
@@ -26,6 +30,8 @@ export interface Runtime {
   readonly hitForMiss: HitForMiss
   readonly proxy: PassProxy
   readonly counters: Counters
+  /** Fleet mode's connection (store.redis), for health and metrics. */
+  readonly redis: RedisConnection | undefined
   /** Background refreshes in progress, awaited on shutdown. */
   readonly background: Set<Promise<void>>
   /** Release everything (pools, store, fleet connections); the servers must be closed first. */
@@ -45,8 +51,18 @@ export interface Adapters {
 export function createRuntime(config: Config, adapters: Adapters = {}): Runtime {
   const root = adapters.logger ?? createLogger(config.log)
   const log = new GatewayLog(root, config.log.access, adapters.logger === undefined ? jsonStdout(root) : undefined)
-  const store = adapters.store ?? new MemoryStore(config.store.memory)
-  const fleet = adapters.fleet
+  let store = adapters.store
+  let fleet = adapters.fleet
+  let redis: RedisConnection | undefined
+  if (config.store.redis !== undefined && store === undefined) {
+    // Fleet mode: memory (L1) in front of Redis (L2), and the lock in Redis.
+    redis = new RedisConnection(config.store.redis, log)
+    const tiered = new TieredStore(new MemoryStore(config.store.memory), new RedisStore(redis, config.store.redis.compressAboveBytes), redis, log)
+    tiered.start()
+    store = tiered
+    fleet ??= new RedisLock(redis, tiered, config.coalesce.hitForMissMs, log)
+  }
+  store ??= new MemoryStore(config.store.memory)
   // The pass stage invalidates, and stores reusable POST responses, through the runtime it is part of.
   const onUnsafeResponse: UnsafeResponseHook = (ctx, response) => {
     invalidateAfter(rt, ctx, response.statusCode ?? 0, response.headers)
@@ -63,12 +79,14 @@ export function createRuntime(config: Config, adapters: Adapters = {}): Runtime 
     hitForMiss: new HitForMiss(config.coalesce.hitForMissMs),
     proxy,
     counters: new Counters(),
+    redis,
     background: new Set(),
     close: async () => {
       proxy.close()
       await origins.close()
       await fleet?.close()
       await store.close()
+      await redis?.close()
     },
   }
   return rt

@@ -18,12 +18,15 @@ export interface CoalesceStats {
   readonly flights: number
   /** Requests waiting on them. */
   readonly waiting: number
+  /** Local leaders waiting on a flight led elsewhere in the fleet (their own followers count in `waiting`). */
+  readonly waitingOnFleet: number
 }
 
 export class Coalescer {
   private readonly local = new SingleFlight<FlightOutcome>()
   /** Flights another fleet member refreshes in the background, and until when its lease runs. */
   private readonly refreshingElsewhere = new Map<string, number>()
+  private claiming = 0
 
   constructor(readonly fleet: FleetLock | undefined) {}
 
@@ -67,11 +70,17 @@ export class Coalescer {
   }
 
   stats(): CoalesceStats {
-    return { flights: this.local.size, waiting: this.local.waiting }
+    return { flights: this.local.size, waiting: this.local.waiting, waitingOnFleet: this.claiming }
   }
 
   private async claimFleet(fleet: FleetLock, flight: FlightRequest, settleLocal: (outcome: FlightOutcome) => void): Promise<Role> {
-    const claimed = await fleet.claim(flight)
+    this.claiming++
+    let claimed
+    try {
+      claimed = await fleet.claim(flight)
+    } finally {
+      this.claiming--
+    }
     switch (claimed.kind) {
       case 'leader':
         return fleetLeader(fleet, claimed.lease, claimed.takeover, settleLocal)

@@ -1,0 +1,285 @@
+/**
+ * Fleet-wide coalescing through Redis (lua/): one filler per flight for every instance sharing
+ * the store. A claim reads the flight's record and takes the lock in one script and one round
+ * trip (lookupOrLock-3): a record newer than the one the caller saw is simply used; a key known
+ * to be unshareable is fetched alone; otherwise the caller leads, or waits.
+ *
+ * Waiters are woken by a message on the flight's channel (no polling): the filler's store-4
+ * stores, releases and says "done" in one step; release-2 says what else came of it (not
+ * shareable, a shared error, an origin failure, or nothing: try again). A leader renews its
+ * lease every third of it while it fetches; one that dies loses the lock when the lease runs
+ * out, and a waiter — whose timer is set to that moment — takes over. The wait is bounded:
+ * after `waitMs` the route's fallback decides.
+ *
+ * Fail open: when Redis fails, a claim is `unavailable` and the caller fetches, coalesced in its
+ * own process only.
+ */
+import { randomBytes } from 'node:crypto'
+import { GatewayError, type ErrorCode } from '../errors.js'
+import type { GatewayLog } from '../log.js'
+import type { RedisConnection } from '../redis/client.js'
+import { flightChannel, lookupOrLock, release, renew } from '../redis/scripts.js'
+import type { Reason } from '../status.js'
+import { DONE_MESSAGE, type RedisStore } from '../store/redis.js'
+import type { TieredStore } from '../store/tiered.js'
+import { versionOf } from '../store/codec.js'
+import type { CacheRecord, Lease } from '../store/types.js'
+import type { FleetClaim, FleetLock, FleetTry, FlightOutcome, FlightRequest } from './types.js'
+
+/** How long after a lease should have run out a waiter looks again (its holder's clock and ours differ). */
+const LEASE_SLACK_MS = 25
+
+const UNAVAILABLE: FleetClaim = Object.freeze({ kind: 'unavailable' })
+const TIMEOUT: FleetClaim = Object.freeze({ kind: 'timeout' })
+
+interface RedisLease extends Lease {
+  readonly keyId: string
+  renewal: NodeJS.Timeout | undefined
+}
+
+export class RedisLock implements FleetLock {
+  readonly name = 'redis'
+  private readonly held = new Set<RedisLease>()
+
+  constructor(
+    private readonly redis: RedisConnection,
+    /** Where a woken waiter reads the record, and where a record read by a script is kept. */
+    private readonly store: TieredStore | RedisStore,
+    private readonly hitForMissMs: number,
+    private readonly log: GatewayLog,
+  ) {}
+
+  async claim(flight: FlightRequest): Promise<FleetClaim> {
+    if (!this.redis.available) return UNAVAILABLE
+    const deadline = Date.now() + flight.waitMs
+    const token = newToken()
+    const messages = new Mailbox()
+    let stopListening: (() => void) | undefined
+    let leaseRanOut = false
+    let seen = flight.seenVersion
+    try {
+      for (;;) {
+        const found = await lookupOrLock(this.redis, flight, token, flight.leaseMs, seen)
+        switch (found.kind) {
+          case 'record': {
+            const record = await this.kept(flight.entryId, found.bytes)
+            if (record !== undefined) return { kind: 'outcome', outcome: { kind: 'found', record } }
+            // Not a record this release can read: look again as if it had been seen, and lead.
+            seen = versionOf(found.bytes)
+            continue
+          }
+          case 'hit-for-miss':
+            return { kind: 'outcome', outcome: { kind: 'not-shareable', reason: found.reason as Reason, originStatus: 0, remembered: true } }
+          case 'locked':
+            return { kind: 'leader', lease: this.lead(flight, token), takeover: leaseRanOut }
+          case 'wait': {
+            if (stopListening === undefined) {
+              // Listen first, then look again: a "done" sent in between is not missed.
+              stopListening = await this.redis.listen(flightChannel(this.redis, flight.lockId), (m) => messages.put(m))
+              continue
+            }
+            const left = deadline - Date.now()
+            if (left <= 0) return TIMEOUT
+            const message = await messages.take(Math.min(left, found.pttlMs + LEASE_SLACK_MS))
+            if (message === undefined) {
+              // The lease should have run out (its holder died), or the wait is over: look again.
+              leaseRanOut = Date.now() < deadline
+              continue
+            }
+            const woken = await this.woken(flight, message)
+            if (woken !== undefined) return woken
+          }
+        }
+      }
+    } catch (err) {
+      this.log.redisError(err)
+      return UNAVAILABLE
+    } finally {
+      stopListening?.()
+    }
+  }
+
+  async tryClaim(flight: FlightRequest): Promise<FleetTry> {
+    if (!this.redis.available) return { kind: 'unavailable' }
+    const token = newToken()
+    try {
+      const found = await lookupOrLock(this.redis, flight, token, flight.leaseMs, flight.seenVersion)
+      switch (found.kind) {
+        case 'locked':
+          return { kind: 'leader', lease: this.lead(flight, token) }
+        case 'wait':
+          return { kind: 'busy', forMs: found.pttlMs }
+        case 'record':
+          // Refreshed already, elsewhere: keep the new record; nothing to refresh.
+          await this.kept(flight.entryId, found.bytes)
+          return { kind: 'busy', forMs: 0 }
+        case 'hit-for-miss':
+          return { kind: 'unavailable' }
+      }
+    } catch (err) {
+      this.log.redisError(err)
+      return { kind: 'unavailable' }
+    }
+  }
+
+  release(lease: Lease, outcome: FlightOutcome): void {
+    const held = lease as RedisLease
+    this.stopRenewing(held)
+    if (held.state !== 'held') return
+    held.state = 'released'
+    const hitForMiss = outcome.kind === 'not-shareable' && outcome.remembered ? { ms: this.hitForMissMs, reason: outcome.reason } : undefined
+    release(this.redis, { lockId: held.lockId, keyId: held.keyId }, held.token, messageFor(outcome), hitForMiss).catch((err: unknown) =>
+      this.log.redisError(err),
+    )
+  }
+
+  close(): Promise<void> {
+    for (const lease of this.held) this.stopRenewing(lease)
+    return Promise.resolve()
+  }
+
+  private lead(flight: FlightRequest, token: string): RedisLease {
+    const lease: RedisLease = { lockId: flight.lockId, keyId: flight.keyId, token, issuer: this.name, state: 'held', renewal: undefined }
+    lease.renewal = setInterval(() => {
+      renew(this.redis, lease.lockId, token, flight.leaseMs).then(
+        (mine) => {
+          if (mine) return
+          // The lease ran out and the lock went to another filler: what this one stores would be superseded.
+          if (lease.state === 'held') lease.state = 'lost'
+          this.stopRenewing(lease)
+        },
+        () => undefined, // Redis away: the lease may run out; the store script will tell.
+      )
+    }, Math.max(10, Math.floor(flight.leaseMs / 3)))
+    lease.renewal.unref()
+    this.held.add(lease)
+    return lease
+  }
+
+  private stopRenewing(lease: RedisLease): void {
+    if (lease.renewal !== undefined) clearInterval(lease.renewal)
+    lease.renewal = undefined
+    this.held.delete(lease)
+  }
+
+  /** A record a script read: decoded, and kept in L1 like any lookup's. */
+  private async kept(id: string, bytes: Buffer): Promise<CacheRecord | undefined> {
+    const l2 = 'l2' in this.store ? this.store.l2 : this.store
+    const record = await l2.decode(bytes)
+    if (record !== undefined && 'warm' in this.store) this.store.warm(id, record)
+    return record
+  }
+
+  /** What a message on the flight's channel means for a waiter; undefined: look again. */
+  private async woken(flight: FlightRequest, message: string): Promise<FleetClaim | undefined> {
+    const kind = message[0]
+    if (kind === DONE_MESSAGE) {
+      const record = await this.store.reload(flight.entryId)
+      if (record === undefined || record.version === flight.seenVersion) return undefined
+      return { kind: 'outcome', outcome: { kind: 'found', record } }
+    }
+    if (kind === GIVE_UP) return undefined
+    const outcome = outcomeFrom(message)
+    return outcome === undefined ? undefined : { kind: 'outcome', outcome }
+  }
+}
+
+// ---------------------------------------------------------------- messages
+
+const GIVE_UP = 'g'
+const NOT_SHAREABLE = 'n'
+const SHARED_ERROR = 'x'
+const ORIGIN_ERROR = 'e'
+
+/** What the waiters are told when the leader releases without storing. */
+function messageFor(outcome: FlightOutcome): string {
+  switch (outcome.kind) {
+    case 'not-shareable':
+      return NOT_SHAREABLE + JSON.stringify({ reason: outcome.reason, status: outcome.originStatus, remembered: outcome.remembered })
+    case 'shared-error':
+      return (
+        SHARED_ERROR +
+        JSON.stringify({
+          status: outcome.status,
+          headers: outcome.headers,
+          body: outcome.body.toString('base64'),
+          vary: outcome.vary,
+          selector: outcome.selector,
+          varySignature: outcome.varySignature,
+        })
+      )
+    case 'error':
+      return ORIGIN_ERROR + JSON.stringify({ code: outcome.error.code, message: outcome.error.message })
+    case 'found':
+      return DONE_MESSAGE
+    // An entry released here was not stored in Redis (its fill would have released the lock):
+    // the waiters cannot read it, so they try again, and one of them fetches.
+    case 'entry':
+    case 'give-up':
+    case 'timeout':
+      return GIVE_UP
+  }
+}
+
+function outcomeFrom(message: string): FlightOutcome | undefined {
+  let data: Record<string, unknown>
+  try {
+    data = JSON.parse(message.slice(1)) as Record<string, unknown>
+  } catch {
+    return undefined
+  }
+  switch (message[0]) {
+    case NOT_SHAREABLE:
+      return { kind: 'not-shareable', reason: data.reason as Reason, originStatus: Number(data.status), remembered: data.remembered === true }
+    case SHARED_ERROR:
+      return {
+        kind: 'shared-error',
+        status: Number(data.status),
+        headers: data.headers as Record<string, string | string[]>,
+        body: Buffer.from(String(data.body), 'base64'),
+        vary: data.vary as string[],
+        selector: String(data.selector),
+        varySignature: String(data.varySignature),
+      }
+    case ORIGIN_ERROR:
+      return { kind: 'error', error: new GatewayError(data.code as ErrorCode, String(data.message)) }
+    default:
+      return undefined
+  }
+}
+
+function newToken(): string {
+  return randomBytes(12).toString('base64url')
+}
+
+/** Messages for one waiter, taken one at a time with a bound. */
+class Mailbox {
+  private readonly queue: string[] = []
+  private waiting: ((message: string | undefined) => void) | undefined
+
+  put(message: string): void {
+    if (this.waiting !== undefined) {
+      const wake = this.waiting
+      this.waiting = undefined
+      wake(message)
+    } else {
+      this.queue.push(message)
+    }
+  }
+
+  /** The next message, or undefined after `ms`. */
+  take(ms: number): Promise<string | undefined> {
+    const queued = this.queue.shift()
+    if (queued !== undefined) return Promise.resolve(queued)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = undefined
+        resolve(undefined)
+      }, ms)
+      this.waiting = (message) => {
+        clearTimeout(timer)
+        resolve(message)
+      }
+    })
+  }
+}

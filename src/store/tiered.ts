@@ -1,0 +1,142 @@
+/**
+ * Memory in front of Redis: each process keeps hot records in its own byte-bounded L1 and shares
+ * one L2 with the fleet. A lookup answers from L1 without a promise; an L1 miss reads L2 (one
+ * read per id at a time, however many requests ask) and warms L1 with the record's own absolute
+ * times, never a fresh TTL.
+ *
+ * L1 stays coherent through a bus (a pub/sub channel every member listens on): a member that
+ * stores or deletes a record says so, and the others drop their copy unless it is that very
+ * version. A member that lost the bus for a while cannot know what it missed, so it empties its L1.
+ *
+ * Fail open: when Redis fails, lookups are L1 misses and writes reach L1 only; no call rejects.
+ */
+import type { GatewayLog } from '../log.js'
+import type { RedisConnection } from '../redis/client.js'
+import type { MemoryStore } from './memory.js'
+import type { RedisStore } from './redis.js'
+import type { CacheRecord, CacheStore, Lease, StoreStats, StoreWrite, WriteResult } from './types.js'
+
+export class TieredStore implements CacheStore {
+  readonly name = 'tiered'
+  /** L2 reads under way, shared by every request for the same id. */
+  private readonly reading = new Map<string, Promise<CacheRecord | undefined>>()
+
+  constructor(
+    readonly l1: MemoryStore,
+    readonly l2: RedisStore,
+    private readonly redis: RedisConnection,
+    private readonly log: GatewayLog,
+  ) {}
+
+  /** Listen on the bus from whenever Redis is reachable; a member that lost it empties its L1. */
+  start(): void {
+    this.redis.onReconnect(() => this.l1.clear())
+    this.redis.listenAlways(this.redis.busChannel, (message) => this.heard(message))
+  }
+
+  lookup(id: string): CacheRecord | undefined | Promise<CacheRecord | undefined> {
+    return this.l1.lookup(id) ?? this.readL2(id)
+  }
+
+  async reload(id: string): Promise<CacheRecord | undefined> {
+    let record: CacheRecord | undefined
+    try {
+      record = await this.l2.lookup(id)
+    } catch {
+      return this.l1.lookup(id)
+    }
+    if (record === undefined) this.l1.deleteSync(id)
+    else this.l1.writeSync([{ id, record }])
+    return record
+  }
+
+  /** A record read from L2 by someone else (a lock script): keep it in L1 as a lookup would. */
+  warm(id: string, record: CacheRecord): void {
+    this.l1.writeSync([{ id, record }])
+  }
+
+  async write(writes: readonly StoreWrite[], lease?: Lease): Promise<WriteResult> {
+    let result: WriteResult = 'stored'
+    try {
+      result = await this.l2.write(writes, lease)
+    } catch (err) {
+      // Redis is away: this process still serves what it fetched.
+      this.log.redisError(err)
+      this.l1.writeSync(writes)
+      return 'stored'
+    }
+    // Superseded: a newer fill owns the key; what it stored is what everyone should read.
+    if (result === 'stored') {
+      this.l1.writeSync(writes)
+      this.announce(`r ${writes.map((w) => `${w.id}=${w.record.version}`).join(' ')}`)
+    }
+    return result
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const here = this.l1.deleteSync(id)
+    let there = false
+    try {
+      there = await this.l2.delete(id)
+    } catch (err) {
+      this.log.redisError(err)
+    }
+    this.announce(`d ${id}`)
+    return here || there
+  }
+
+  async stats(): Promise<StoreStats> {
+    const l1 = this.l1.statsSync()
+    let l2: { entries: number; bytes: number } | undefined
+    try {
+      l2 = await this.l2.stats()
+    } catch {
+      l2 = undefined
+    }
+    return { entries: l2?.entries ?? l1.entries, bytes: l2?.bytes ?? l1.bytes, tiers: l2 === undefined ? { l1 } : { l1, l2 } }
+  }
+
+  close(): Promise<void> {
+    return this.l1.close()
+  }
+
+  private readL2(id: string): Promise<CacheRecord | undefined> {
+    const running = this.reading.get(id)
+    if (running !== undefined) return running
+    const read = this.l2.lookup(id).then(
+      (record) => {
+        if (record !== undefined) this.l1.writeSync([{ id, record }])
+        return record
+      },
+      () => undefined,
+    )
+    this.reading.set(id, read)
+    void read.finally(() => this.reading.delete(id))
+    return read
+  }
+
+  /** Tell the other members; they drop their copies. Best effort: a lost message is what the reconnect rule covers. */
+  private announce(change: string): void {
+    if (!this.redis.available) return
+    const message = `${this.redis.instanceId} ${change}`
+    this.redis
+      .run((c) => (this.redis.publishCommand === 'SPUBLISH' ? c.spublish(this.redis.busChannel, message) : c.publish(this.redis.busChannel, message)))
+      .catch(() => undefined)
+  }
+
+  /** `<instance> r <id>=<version> …` (stored) or `<instance> d <id>` (deleted). */
+  private heard(message: string): void {
+    const parts = message.split(' ')
+    if (parts[0] === this.redis.instanceId) return
+    if (parts[1] === 'd') {
+      for (const id of parts.slice(2)) this.l1.deleteSync(id)
+      return
+    }
+    for (const change of parts.slice(2)) {
+      const eq = change.lastIndexOf('=')
+      const id = change.slice(0, eq)
+      // The very version stored elsewhere (a follower read it from L2 already) stays.
+      if (this.l1.peek(id)?.version !== change.slice(eq + 1)) this.l1.deleteSync(id)
+    }
+  }
+}
