@@ -57,10 +57,15 @@ export function createRuntime(config: Config, adapters: Adapters = {}): Runtime 
   if (config.store.redis !== undefined && store === undefined) {
     // Fleet mode: memory (L1) in front of Redis (L2), and the lock in Redis.
     redis = new RedisConnection(config.store.redis, log)
-    const tiered = new TieredStore(new MemoryStore(config.store.memory), new RedisStore(redis, config.store.redis.compressAboveBytes), redis, log)
-    tiered.start()
-    store = tiered
-    fleet ??= new RedisLock(redis, tiered, config.coalesce.hitForMissMs, log)
+    const l2 = new RedisStore(redis, config.store.redis.compressAboveBytes)
+    let shared: TieredStore | RedisStore = l2
+    if (config.store.redis.l1) {
+      const tiered = new TieredStore(new MemoryStore(config.store.memory), l2, redis, log)
+      tiered.start()
+      shared = tiered
+    }
+    store = shared
+    fleet ??= new RedisLock(redis, shared, config.coalesce.hitForMissMs, log)
   }
   store ??= new MemoryStore(config.store.memory)
   // The pass stage invalidates, and stores reusable POST responses, through the runtime it is part of.

@@ -348,6 +348,7 @@ function buildRedis(redis: ConfigFile['store']['redis'], url: string | undefined
     commandTimeoutMs: r.timeout,
     connectTimeoutMs: r.connectTimeout,
     compressAboveBytes: r.compressAbove,
+    l1: r.l1,
     breakerFailures: r.breakerFailures,
     breakerCooldownMs: r.breakerCooldown,
   }
@@ -494,7 +495,8 @@ function describeRedis(redis: RedisStoreConfig): string {
   const where = redis.url !== undefined ? withoutPassword(redis.url) : `cluster ${(redis.cluster ?? []).map(withoutPassword).join(',')}`
   return (
     `redis ${where} prefix=${redis.prefix} timeout=${formatDuration(redis.commandTimeoutMs)}` +
-    ` compressAbove=${redis.compressAboveBytes === 0 ? 'off' : formatSize(redis.compressAboveBytes)}`
+    ` compressAbove=${redis.compressAboveBytes === 0 ? 'off' : formatSize(redis.compressAboveBytes)}` +
+    (redis.l1 ? '' : ' l1=off')
   )
 }
 

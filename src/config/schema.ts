@@ -224,6 +224,7 @@ const redisStoreSchema = z
     timeout: positiveDuration.default(250),
     connectTimeout: positiveDuration.default(2_000),
     compressAbove: sizeSchema.default(64 * KiB),
+    l1: z.boolean().default(true),
     breakerFailures: z.number().int().min(1).max(1_000).default(3),
     breakerCooldown: positiveDuration.default(1_000),
   })

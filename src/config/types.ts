@@ -170,6 +170,11 @@ export interface RedisStoreConfig {
   readonly connectTimeoutMs: number
   /** Bodies larger than this are stored deflated; 0: never. */
   readonly compressAboveBytes: number
+  /**
+   * Keep hot records in each process's memory (store.memory's budget) in front of Redis. Off:
+   * every lookup asks Redis — always what the fleet stored last, one round trip per request.
+   */
+  readonly l1: boolean
   /** Consecutive failures that open the circuit breaker (Redis is skipped until a probe succeeds). */
   readonly breakerFailures: number
   /** How long the breaker stays open before it lets one probe through. */

@@ -15,6 +15,7 @@ export function redisConfig(url: string, over: Partial<RedisStoreConfig> = {}): 
     commandTimeoutMs: 1_000,
     connectTimeoutMs: 2_000,
     compressAboveBytes: 0,
+    l1: true,
     breakerFailures: 3,
     breakerCooldownMs: 500,
     ...over,

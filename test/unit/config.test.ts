@@ -176,6 +176,7 @@ describe('compileConfig: a full route', () => {
         commandTimeoutMs: 100,
         connectTimeoutMs: 2_000,
         compressAboveBytes: 1_048_576,
+        l1: true,
         breakerFailures: 3,
         breakerCooldownMs: 1_000,
       },
@@ -577,6 +578,7 @@ describe('compileConfig: fleet overrides', () => {
       commandTimeoutMs: 250,
       connectTimeoutMs: 2_000,
       compressAboveBytes: 65_536,
+      l1: true,
       breakerFailures: 3,
       breakerCooldownMs: 1_000,
     })
