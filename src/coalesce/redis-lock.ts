@@ -170,7 +170,7 @@ export class RedisLock implements FleetLock {
     return record
   }
 
-  /** What a message on the flight's channel means for a waiter; undefined: look again. */
+  /** What a message on the flight's channel means for a waiter; undefined: look again (also for '', the connection's "you may have missed something"). */
   private async woken(flight: FlightRequest, message: string): Promise<FleetClaim | undefined> {
     const kind = message[0]
     if (kind === DONE_MESSAGE) {

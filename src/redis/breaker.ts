@@ -23,6 +23,11 @@ export class Breaker {
     return this.current
   }
 
+  /** Open and still cooling down: no call would be let through now. */
+  get isBlocking(): boolean {
+    return this.current === 'open' && Date.now() < this.openUntil
+  }
+
   /** May a call go through now? In half-open, one at a time. */
   allow(): boolean {
     if (this.current === 'closed') return true

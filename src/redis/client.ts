@@ -132,13 +132,15 @@ export class RedisConnection {
       if (this.subscriberReadyBefore) for (const handler of this.reconnectHandlers) handler()
       this.subscriberReadyBefore = true
     })
+    // Waiters would not hear a "done" sent while the subscriber is away: wake them to look again.
+    this.subscriber.on('close', () => this.interruptWaiters())
     this.subscriber.on('message', (channel: string, message: string) => this.dispatch(channel, message))
     this.subscriber.on('smessage', (channel: string, message: string) => this.dispatch(channel, message))
   }
 
   /** Whether Redis may be asked now (connected, and the breaker lets calls through). */
   get available(): boolean {
-    return this.client.status === 'ready' && this.sharded !== undefined && this.breaker.state !== 'open'
+    return this.client.status === 'ready' && this.sharded !== undefined && !this.breaker.isBlocking
   }
 
   /** Resolves once Redis can be asked (connected, pub/sub mode known), or false after `timeoutMs`. */
@@ -257,6 +259,14 @@ export class RedisConnection {
     // Subscribing to a channel twice is harmless: after a reconnect ioredis may have done it already.
     const subscribed = this.sharded ? Promise.all(channels.map((c) => this.subscriber.ssubscribe(c))) : this.subscriber.subscribe(...channels)
     subscribed.catch((err: unknown) => this.log.redisError(err))
+  }
+
+  /** An empty message: "look again" to whoever waits on a flight (src/coalesce/redis-lock.ts). */
+  private interruptWaiters(): void {
+    for (const [channel, set] of this.listeners) {
+      if (this.always.has(channel)) continue
+      for (const listener of set) listener('')
+    }
   }
 
   private dispatch(channel: string, message: string): void {
