@@ -8,13 +8,14 @@ import { afterAll, afterEach, beforeAll, vi } from 'vitest'
 import type { Gateway } from '../../src/gateway.js'
 import { client, startTestGateway, testConfig, type Get } from './gateway.js'
 import { Origin } from './origin.js'
-import { startRedis, type RedisServer } from './redis.js'
+import { startRedis, startRedisCluster, type RedisClusterServers, type RedisServer } from './redis.js'
 
 /** The Host every fleet client sends. */
 export const FLEET_HOST = 'fleet.test'
 
 export interface Fleet {
   readonly origin: Origin
+  /** The single server (not with `cluster: true`). */
   readonly redis: RedisServer
   readonly gateways: readonly Gateway[]
   /** One client per gateway. */
@@ -29,18 +30,30 @@ export interface Fleet {
  * `size` gateways in front of one origin, sharing one redis-server started for the file.
  * `extra(originUrl)` adds to every gateway's config.
  */
-export function useFleet(size: number, extra: (originUrl: string) => Record<string, unknown> = () => ({})): Fleet {
+export function useFleet(
+  size: number,
+  extra: (originUrl: string) => Record<string, unknown> = () => ({}),
+  options: { cluster?: boolean } = {},
+): Fleet {
   let origin: Origin | undefined
   let redis: RedisServer | undefined
+  let cluster: RedisClusterServers | undefined
   const gateways: Gateway[] = []
   const gets: Get[] = []
   const prefix = `fleet${randomBytes(3).toString('hex')}`
   beforeAll(async () => {
-    redis = await startRedis()
+    let where: Record<string, unknown>
+    if (options.cluster === true) {
+      cluster = await startRedisCluster(3)
+      where = { cluster: cluster.nodes.map((n) => `redis://${n.host}:${n.port}`) }
+    } else {
+      redis = await startRedis()
+      where = { url: redis.url }
+    }
     origin = await Origin.start()
     for (let i = 0; i < size; i++) {
       const more = extra(origin.url)
-      const store = { ...((more.store as Record<string, unknown> | undefined) ?? {}), redis: { url: redis.url, prefix } }
+      const store = { ...((more.store as Record<string, unknown> | undefined) ?? {}), redis: { ...where, prefix } }
       const gateway = await startTestGateway(testConfig(origin.url, { ...more, store }))
       gateways.push(gateway)
       // Behind a load balancer every instance sees the same Host: so must these, to share keys.
@@ -57,6 +70,7 @@ export function useFleet(size: number, extra: (originUrl: string) => Record<stri
     for (const gateway of gateways) await gateway.close()
     await origin?.close()
     await redis?.stop()
+    await cluster?.stop()
   })
   afterEach(() => {
     vi.useRealTimers()
