@@ -15,19 +15,22 @@
  * own process only.
  */
 import { randomBytes } from 'node:crypto'
-import { GatewayError, type ErrorCode } from '../errors.js'
 import type { GatewayLog } from '../log.js'
 import type { RedisConnection } from '../redis/client.js'
 import { flightChannel, lookupOrLock, release, renew } from '../redis/scripts.js'
 import type { Reason } from '../status.js'
-import { DONE_MESSAGE, type RedisStore } from '../store/redis.js'
+import type { RedisStore } from '../store/redis.js'
 import type { TieredStore } from '../store/tiered.js'
 import { versionOf } from '../store/codec.js'
 import type { CacheRecord, Lease } from '../store/types.js'
+import { Mailbox } from './mailbox.js'
+import { DONE_MESSAGE, GIVE_UP_MESSAGE, messageFor, outcomeFrom } from './messages.js'
 import type { FleetClaim, FleetLock, FleetTry, FlightOutcome, FlightRequest } from './types.js'
 
 /** How long after a lease should have run out a waiter looks again (its holder's clock and ours differ). */
 const LEASE_SLACK_MS = 25
+/** How long a released flight's answer stays readable by its waiters that were still subscribing. */
+const OUTCOME_KEPT_MS = 5_000
 
 const UNAVAILABLE: FleetClaim = Object.freeze({ kind: 'unavailable' })
 const TIMEOUT: FleetClaim = Object.freeze({ kind: 'timeout' })
@@ -57,9 +60,10 @@ export class RedisLock implements FleetLock {
     let stopListening: (() => void) | undefined
     let leaseRanOut = false
     let seen = flight.seenVersion
+    let waitedFor = ''
     try {
       for (;;) {
-        const found = await lookupOrLock(this.redis, flight, token, flight.leaseMs, seen)
+        const found = await lookupOrLock(this.redis, flight, token, flight.leaseMs, seen, waitedFor)
         switch (found.kind) {
           case 'record': {
             const record = await this.kept(flight.entryId, found.bytes)
@@ -72,7 +76,15 @@ export class RedisLock implements FleetLock {
             return { kind: 'outcome', outcome: { kind: 'not-shareable', reason: found.reason as Reason, originStatus: 0, remembered: true } }
           case 'locked':
             return { kind: 'leader', lease: this.lead(flight, token), takeover: leaseRanOut }
+          case 'released': {
+            // Released while this waiter was subscribing: what it said, it says still.
+            const woken = await this.woken(flight, found.message)
+            if (woken !== undefined) return woken
+            waitedFor = ''
+            continue
+          }
           case 'wait': {
+            waitedFor = found.holder
             if (stopListening === undefined) {
               // Listen first, then look again: a "done" sent in between is not missed.
               stopListening = await this.redis.listen(flightChannel(this.redis, flight.lockId), (m) => messages.put(m))
@@ -114,6 +126,7 @@ export class RedisLock implements FleetLock {
           await this.kept(flight.entryId, found.bytes)
           return { kind: 'busy', forMs: 0 }
         case 'hit-for-miss':
+        case 'released':
           return { kind: 'unavailable' }
       }
     } catch (err) {
@@ -128,7 +141,10 @@ export class RedisLock implements FleetLock {
     if (held.state !== 'held') return
     held.state = 'released'
     const hitForMiss = outcome.kind === 'not-shareable' && outcome.remembered ? { ms: this.hitForMissMs, reason: outcome.reason } : undefined
-    release(this.redis, { lockId: held.lockId, keyId: held.keyId }, held.token, messageFor(outcome), hitForMiss).catch((err: unknown) =>
+    const message = messageFor(outcome)
+    // An answer for the waiters (not "try again") is kept a moment for those still subscribing.
+    const keepMs = message === GIVE_UP_MESSAGE ? 0 : OUTCOME_KEPT_MS
+    release(this.redis, { lockId: held.lockId, keyId: held.keyId }, held.token, message, { hitForMiss, keepMs }).catch((err: unknown) =>
       this.log.redisError(err),
     )
   }
@@ -178,108 +194,12 @@ export class RedisLock implements FleetLock {
       if (record === undefined || record.version === flight.seenVersion) return undefined
       return { kind: 'outcome', outcome: { kind: 'found', record } }
     }
-    if (kind === GIVE_UP) return undefined
+    if (kind === GIVE_UP_MESSAGE) return undefined
     const outcome = outcomeFrom(message)
     return outcome === undefined ? undefined : { kind: 'outcome', outcome }
   }
 }
 
-// ---------------------------------------------------------------- messages
-
-const GIVE_UP = 'g'
-const NOT_SHAREABLE = 'n'
-const SHARED_ERROR = 'x'
-const ORIGIN_ERROR = 'e'
-
-/** What the waiters are told when the leader releases without storing. */
-function messageFor(outcome: FlightOutcome): string {
-  switch (outcome.kind) {
-    case 'not-shareable':
-      return NOT_SHAREABLE + JSON.stringify({ reason: outcome.reason, status: outcome.originStatus, remembered: outcome.remembered })
-    case 'shared-error':
-      return (
-        SHARED_ERROR +
-        JSON.stringify({
-          status: outcome.status,
-          headers: outcome.headers,
-          body: outcome.body.toString('base64'),
-          vary: outcome.vary,
-          selector: outcome.selector,
-          varySignature: outcome.varySignature,
-        })
-      )
-    case 'error':
-      return ORIGIN_ERROR + JSON.stringify({ code: outcome.error.code, message: outcome.error.message })
-    case 'found':
-      return DONE_MESSAGE
-    // An entry released here was not stored in Redis (its fill would have released the lock):
-    // the waiters cannot read it, so they try again, and one of them fetches.
-    case 'entry':
-    case 'give-up':
-    case 'timeout':
-      return GIVE_UP
-  }
-}
-
-function outcomeFrom(message: string): FlightOutcome | undefined {
-  let data: Record<string, unknown>
-  try {
-    data = JSON.parse(message.slice(1)) as Record<string, unknown>
-  } catch {
-    return undefined
-  }
-  switch (message[0]) {
-    case NOT_SHAREABLE:
-      return { kind: 'not-shareable', reason: data.reason as Reason, originStatus: Number(data.status), remembered: data.remembered === true }
-    case SHARED_ERROR:
-      return {
-        kind: 'shared-error',
-        status: Number(data.status),
-        headers: data.headers as Record<string, string | string[]>,
-        body: Buffer.from(String(data.body), 'base64'),
-        vary: data.vary as string[],
-        selector: String(data.selector),
-        varySignature: String(data.varySignature),
-      }
-    case ORIGIN_ERROR:
-      return { kind: 'error', error: new GatewayError(data.code as ErrorCode, String(data.message)) }
-    default:
-      return undefined
-  }
-}
-
 function newToken(): string {
   return randomBytes(12).toString('base64url')
-}
-
-/** Messages for one waiter, taken one at a time with a bound. */
-class Mailbox {
-  private readonly queue: string[] = []
-  private waiting: ((message: string | undefined) => void) | undefined
-
-  put(message: string): void {
-    if (this.waiting !== undefined) {
-      const wake = this.waiting
-      this.waiting = undefined
-      wake(message)
-    } else {
-      this.queue.push(message)
-    }
-  }
-
-  /** The next message, or undefined after `ms`. */
-  take(ms: number): Promise<string | undefined> {
-    const queued = this.queue.shift()
-    if (queued !== undefined) return Promise.resolve(queued)
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting = undefined
-        resolve(undefined)
-      }, ms)
-      this.waiting = (message) => {
-        clearTimeout(timer)
-        resolve(message)
-      }
-    })
-  }
 }

@@ -20,17 +20,28 @@ const SCRIPTS = ['lookupOrLock', 'renew', 'release', 'store'] as const
 
 /** The typed calls of lua/*.lua; src/redis/scripts.ts owns their KEYS and ARGV order. */
 export interface ScriptCommands {
-  lookupOrLockBuffer(record: string, lock: string, hitForMiss: string, token: string, leaseMs: number, seen: string): Promise<[number, (Buffer | number)?]>
+  lookupOrLockBuffer(
+    record: string,
+    lock: string,
+    hitForMiss: string,
+    outcome: string,
+    token: string,
+    leaseMs: number,
+    seen: string,
+    waitedFor: string,
+  ): Promise<[number, (Buffer | number)?, Buffer?]>
   renew(lock: string, token: string, leaseMs: number): Promise<number>
   release(
     lock: string,
     hitForMiss: string,
+    outcome: string,
     token: string,
     channel: string,
     publish: string,
     message: string,
     hitForMissMs: number,
     reason: string,
+    keepMs: number,
   ): Promise<number>
   store(
     lock: string,

@@ -8,7 +8,10 @@ export type LookupOrLock =
   | { readonly kind: 'record'; readonly bytes: Buffer }
   | { readonly kind: 'hit-for-miss'; readonly reason: string }
   | { readonly kind: 'locked' }
-  | { readonly kind: 'wait'; readonly pttlMs: number }
+  /** `holder`: the filler's token, to pass back as `waitedFor` when looking again. */
+  | { readonly kind: 'wait'; readonly pttlMs: number; readonly holder: string }
+  /** The filler waited for released the lock with this message (the waiter was subscribing meanwhile). */
+  | { readonly kind: 'released'; readonly message: string }
 
 export interface LockKeys {
   /** Where the flight's record lands. */
@@ -19,11 +22,18 @@ export interface LockKeys {
   readonly keyId: string
 }
 
-export async function lookupOrLock(r: RedisConnection, keys: LockKeys, token: string, leaseMs: number, seenVersion: string): Promise<LookupOrLock> {
+export async function lookupOrLock(
+  r: RedisConnection,
+  keys: LockKeys,
+  token: string,
+  leaseMs: number,
+  seenVersion: string,
+  waitedFor = '',
+): Promise<LookupOrLock> {
   const reply = await r.run((c) =>
-    c.lookupOrLockBuffer(r.key(keys.entryId, 'e'), r.key(keys.lockId, 'l'), r.key(keys.keyId, 'h'), token, leaseMs, seenVersion),
+    c.lookupOrLockBuffer(r.key(keys.entryId, 'e'), r.key(keys.lockId, 'l'), r.key(keys.keyId, 'h'), r.key(keys.lockId, 'o'), token, leaseMs, seenVersion, waitedFor),
   )
-  const [code, value] = reply
+  const [code, value, holder] = reply
   switch (code) {
     case 1:
       return { kind: 'record', bytes: value as Buffer }
@@ -31,8 +41,10 @@ export async function lookupOrLock(r: RedisConnection, keys: LockKeys, token: st
       return { kind: 'hit-for-miss', reason: String(value) }
     case 3:
       return { kind: 'locked' }
+    case 5:
+      return { kind: 'released', message: String(value) }
     default:
-      return { kind: 'wait', pttlMs: Math.max(0, Number(value)) }
+      return { kind: 'wait', pttlMs: Math.max(0, Number(value)), holder: holder === undefined || holder === null ? '' : String(holder) }
   }
 }
 
@@ -47,26 +59,29 @@ export function flightChannel(r: RedisConnection, lockId: string): string {
 }
 
 /**
- * Release without storing; `hitForMiss` marks the key for that long (ms) with the reason. False
- * when the lock was not the caller's any more.
+ * Release without storing; `hitForMiss` marks the key for that long (ms) with the reason;
+ * `keepMs`: how long the message stays readable for waiters still subscribing (0: not at all).
+ * False when the lock was not the caller's any more.
  */
 export async function release(
   r: RedisConnection,
   keys: { readonly lockId: string; readonly keyId: string },
   token: string,
   message: string,
-  hitForMiss?: { readonly ms: number; readonly reason: string },
+  options: { readonly hitForMiss?: { readonly ms: number; readonly reason: string }; readonly keepMs?: number } = {},
 ): Promise<boolean> {
   const reply = await r.run((c) =>
     c.release(
       r.key(keys.lockId, 'l'),
       r.key(keys.keyId, 'h'),
+      r.key(keys.lockId, 'o'),
       token,
       flightChannel(r, keys.lockId),
       r.publishCommand,
       message,
-      hitForMiss?.ms ?? 0,
-      hitForMiss?.reason ?? '',
+      options.hitForMiss?.ms ?? 0,
+      options.hitForMiss?.reason ?? '',
+      options.keepMs ?? 0,
     ),
   )
   return reply === 1

@@ -108,7 +108,7 @@ describeRedis('lua scripts', () => {
     const f = flight()
     await lookupOrLock(redis, f, 'owner', 5_000, '')
     const listening = await heard(flightChannel(redis, f.lockId))
-    expect(await release(redis, f, 'owner', 'n{"reason":"PRIVATE"}', { ms: 10_000, reason: 'PRIVATE' })).toBe(true)
+    expect(await release(redis, f, 'owner', 'n{"reason":"PRIVATE"}', { hitForMiss: { ms: 10_000, reason: 'PRIVATE' } })).toBe(true)
     await until(() => listening.messages.length === 1)
     expect(listening.messages).toEqual(['n{"reason":"PRIVATE"}'])
     listening.stop()
@@ -117,6 +117,18 @@ describeRedis('lua scripts', () => {
     const r = await record()
     await store(redis, [{ ...r, id: f.entryId }], undefined)
     expect(await redis.client.exists(redis.key(f.keyId, 'h'))).toBe(0)
+  })
+
+  it('release-3 keeps its message a moment for the waiters of that filler only', async () => {
+    const f = flight()
+    await lookupOrLock(redis, f, 'owner', 5_000, '')
+    const waiting = await lookupOrLock(redis, f, 'waiter', 5_000, '')
+    expect(waiting).toMatchObject({ kind: 'wait', holder: 'owner' })
+    expect(await release(redis, f, 'owner', 'e{"code":"CORRAL_ERR_ORIGIN_UNREACHABLE"}', { keepMs: 5_000 })).toBe(true)
+    // The waiter looks again (it was still subscribing when the message went out): it hears it.
+    expect(await lookupOrLock(redis, f, 'waiter', 5_000, '', 'owner')).toEqual({ kind: 'released', message: 'e{"code":"CORRAL_ERR_ORIGIN_UNREACHABLE"}' })
+    // Someone who never waited for that filler is not answered with its old failure: it leads.
+    expect(await lookupOrLock(redis, f, 'newcomer', 5_000, '')).toEqual({ kind: 'locked' })
   })
 
   it('store-4 without a token stores whoever holds the lock, and leaves the lock alone', async () => {
