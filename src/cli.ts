@@ -7,8 +7,11 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError, describeConfig, loadConfigFile, quickConfig, type Overrides } from './config/index.js'
 import type { Config, LogLevel } from './config/types.js'
-import { startGateway } from './gateway.js'
-import { flushLogs } from './log.js'
+import cluster from 'node:cluster'
+import { startGateway, type Gateway } from './gateway.js'
+import { createLogger, flushLogs, GatewayLog } from './log.js'
+import { runPrimary } from './workers/primary.js'
+import { startWorker } from './workers/worker.js'
 
 const HELP = `corral — a caching reverse proxy for HTTP APIs
 
@@ -27,15 +30,17 @@ Options:
   -l, --log-level <lvl>   fatal|error|warn|info|debug|trace|silent [info]
       --redis <url>       fleet mode: share the cache and the fill lock with every instance
                           using this Redis (redis://[user:pass@]host:port[/db], rediss:// for TLS)
+  -w, --workers <n>       worker processes sharing the port: a number, or auto (one per core) [1]
   -h, --help              this text
   -v, --version           the version
 
 Environment (flags win over these, these win over the file):
-  CORRAL_CONFIG   CORRAL_PORT   CORRAL_UPSTREAM   CORRAL_LOG_LEVEL   CORRAL_REDIS_URL
+  CORRAL_CONFIG   CORRAL_PORT   CORRAL_UPSTREAM   CORRAL_LOG_LEVEL   CORRAL_REDIS_URL   CORRAL_WORKERS
 
 Examples:
   corral --upstream http://127.0.0.1:3000 --port 8080
   corral --upstream http://127.0.0.1:3000 --redis redis://127.0.0.1:6379
+  corral --upstream http://127.0.0.1:3000 --workers auto
   corral --config config/corral.yaml
   corral check config/corral.yaml
 `
@@ -78,6 +83,7 @@ async function main(argv: string[]): Promise<void> {
         host: { type: 'string' },
         'log-level': { type: 'string', short: 'l' },
         redis: { type: 'string' },
+        workers: { type: 'string', short: 'w' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -111,6 +117,7 @@ async function main(argv: string[]): Promise<void> {
     upstream: values.upstream ?? (env.CORRAL_UPSTREAM || undefined),
     logLevel: parseLevel(values['log-level'], '--log-level') ?? parseLevel(env.CORRAL_LOG_LEVEL, 'CORRAL_LOG_LEVEL'),
     redis: values.redis ?? (env.CORRAL_REDIS_URL || undefined),
+    workers: values.workers ?? (env.CORRAL_WORKERS || undefined),
   }
   const file = values.config ?? (env.CORRAL_CONFIG || undefined)
   let config: Config
@@ -123,16 +130,53 @@ async function main(argv: string[]): Promise<void> {
     fail('nothing to front: give --upstream <url> or --config <file> (see corral --help)')
   }
 
-  const gateway = await startGateway(config)
+  if (config.server.workers > 1 && cluster.isPrimary) {
+    runPrimaryUntilStopped(config)
+    return
+  }
+
+  let gateway: Gateway | undefined
   let stopping = false
-  const stop = (signal: string): void => {
-    if (stopping) exit(1)
+  const stop = (why: string): void => {
+    if (stopping) return
     stopping = true
-    gateway.runtime.log.root.info({ signal }, 'signal received')
-    gateway
-      .close()
+    gateway?.runtime.log.root.info({ signal: why }, 'stopping')
+    ;(gateway?.close() ?? Promise.resolve())
       .then(() => exit(0))
       .catch(() => exit(1))
+  }
+  if (cluster.isWorker) {
+    // Ctrl-C reaches every process of the group, and the primary says "shutdown" too: one drain.
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
+    gateway = await startWorker(config, () => stop('shutdown'))
+    return
+  }
+  gateway = await startGateway(config)
+  const signalled = (signal: string): void => {
+    if (stopping) exit(1) // a second signal: stop now
+    stop(signal)
+  }
+  process.on('SIGTERM', () => signalled('SIGTERM'))
+  process.on('SIGINT', () => signalled('SIGINT'))
+}
+
+/** The primary of `--workers N`: it forks the workers, and on a signal drains them all. */
+function runPrimaryUntilStopped(config: Config): void {
+  const log = new GatewayLog(createLogger(config.log), false)
+  const primary = runPrimary(config, log)
+  let signals = 0
+  const stop = (signal: string): void => {
+    if (++signals > 1) {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL')
+      exit(1)
+    }
+    log.root.info({ signal }, 'stopping: draining the workers')
+    primary.stop()
+    void primary.stopped.then(() => {
+      log.stopped()
+      exit(0)
+    })
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))

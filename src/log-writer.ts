@@ -12,7 +12,7 @@ const MAX_QUEUED_BYTES = 16 * 1024 * 1024
 const BATCH_DELAY_MS = 100
 
 export class BatchedWriter {
-  private chunk = Buffer.allocUnsafe(CHUNK_BYTES)
+  private chunk: Buffer
   private used = 0
   /** Filled chunks waiting for the write in flight. */
   private readonly queue: Buffer[] = []
@@ -22,13 +22,19 @@ export class BatchedWriter {
   /** Lines dropped because output could not keep up. */
   dropped = 0
 
-  constructor(private readonly fd: number) {}
+  /** `chunkBytes`: the largest write; at most PIPE_BUF when other processes write to the same pipe. */
+  constructor(
+    private readonly fd: number,
+    private readonly chunkBytes = CHUNK_BYTES,
+  ) {
+    this.chunk = Buffer.allocUnsafe(chunkBytes)
+  }
 
   write(line: string): boolean {
     // A UTF-16 code unit never takes more than 3 bytes in UTF-8.
-    if (line.length * 3 > CHUNK_BYTES - this.used) {
+    if (line.length * 3 > this.chunkBytes - this.used) {
       this.seal()
-      if (line.length * 3 > CHUNK_BYTES) {
+      if (line.length * 3 > this.chunkBytes) {
         this.enqueue(Buffer.from(line))
         return true
       }
@@ -51,7 +57,7 @@ export class BatchedWriter {
   private seal(): void {
     if (this.used === 0) return
     this.enqueue(this.chunk.subarray(0, this.used))
-    this.chunk = Buffer.allocUnsafe(CHUNK_BYTES)
+    this.chunk = Buffer.allocUnsafe(this.chunkBytes)
     this.used = 0
   }
 

@@ -2,6 +2,7 @@
  * The root logger and every named log event. Events own their message and level, so call
  * sites read as `log.originFailed(err, ctx)` and the wording lives in one place.
  */
+import cluster from 'node:cluster'
 import { pino, type Logger, type DestinationStream } from 'pino'
 import type { LogConfig } from './config/types.js'
 import { BatchedWriter } from './log-writer.js'
@@ -31,13 +32,17 @@ export function createLogger(config: LogConfig, destination?: DestinationStream)
       transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' } },
     })
   }
-  stdout ??= new BatchedWriter(1)
+  // Worker processes share stdout: writes of at most PIPE_BUF bytes keep their lines whole.
+  stdout ??= new BatchedWriter(1, cluster.isWorker ? PIPE_BUF : undefined)
   const logger = pino(options, stdout)
   writesJsonToStdout.add(logger)
   return logger
 }
 
 const writesJsonToStdout = new WeakSet<Logger>()
+
+/** POSIX: a write of at most this many bytes to a pipe is never interleaved with another's. */
+const PIPE_BUF = 4096
 
 let stdout: BatchedWriter | undefined
 
@@ -165,6 +170,18 @@ export class GatewayLog {
 
   redisRecovered(): void {
     this.root.info('redis available again: shared cache and fleet-wide coalescing resume')
+  }
+
+  workersStarted(count: number): void {
+    this.root.info({ workers: count, pid: process.pid }, `corral primary: starting ${count} workers`)
+  }
+
+  workerReady(fields: { worker: number; pid: number }): void {
+    this.root.info(fields, 'worker listening')
+  }
+
+  workerDied(fields: { worker: number; pid: number; code: number | null; signal: string | null; restartInMs: number }): void {
+    this.root.warn(fields, `worker exited unexpectedly; restarting it in ${fields.restartInMs} ms`)
   }
 
   draining(inFlight: number, timeoutMs: number): void {

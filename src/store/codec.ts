@@ -74,6 +74,23 @@ export class CodecError extends Error {
 
 /** The record, or a CodecError for bytes that are not one (another format, a foreign value). */
 export async function decodeRecord(buf: Buffer): Promise<CacheRecord> {
+  const decoded = decodeFrame(buf)
+  if (decoded.kind === 'vary' || decoded.deflated === undefined) return decoded.record
+  return { ...decoded.record, body: await inflate(decoded.deflated) }
+}
+
+/** decodeRecord for records encoded without compression (between worker processes): in order, at once. */
+export function decodeRecordSync(buf: Buffer): CacheRecord {
+  const decoded = decodeFrame(buf)
+  if (decoded.kind === 'entry' && decoded.deflated !== undefined) throw new CodecError('a deflated record cannot be read synchronously')
+  return decoded.record
+}
+
+type Frame =
+  | { readonly kind: 'vary'; readonly record: CacheRecord }
+  | { readonly kind: 'entry'; readonly record: CacheEntry; readonly deflated: Buffer | undefined }
+
+function decodeFrame(buf: Buffer): Frame {
   if (buf.length < META_AT || buf[0] !== MAGIC_0 || buf[1] !== MAGIC_1) throw new CodecError('not a corral record')
   if (buf[2] !== FORMAT_VERSION) throw new CodecError(`record format ${buf[2]}, expected ${FORMAT_VERSION}`)
   const version = buf.toString('latin1', VERSION_AT, FLAGS_AT)
@@ -88,15 +105,19 @@ export async function decodeRecord(buf: Buffer): Promise<CacheRecord> {
     throw new CodecError('unreadable record metadata', { cause: err })
   }
   if (typeof meta !== 'object' || meta === null) throw new CodecError('unreadable record metadata')
-  if (buf[3] === KIND_VARY) return { ...(meta as Omit<VaryIndex, 'kind' | 'version'>), kind: 'vary', version }
+  if (buf[3] === KIND_VARY) return { kind: 'vary', record: { ...(meta as Omit<VaryIndex, 'kind' | 'version'>), kind: 'vary', version } }
   if (buf[3] !== KIND_ENTRY) throw new CodecError(`unknown record kind ${buf[3]}`)
+  const deflated = (flags & FLAG_DEFLATED) !== 0 ? buf.subarray(bodyAt) : undefined
   // A copy: `buf` may be a view into a larger socket chunk, which the entry would keep alive (and
   // which the memory store's byte budget would not see).
-  const body = (flags & FLAG_DEFLATED) !== 0 ? await inflate(buf.subarray(bodyAt)) : Buffer.from(buf.subarray(bodyAt))
+  const body = deflated === undefined ? Buffer.from(buf.subarray(bodyAt)) : EMPTY
   const entry = meta as Omit<CacheEntry, 'kind' | 'version' | 'body'>
   // JSON has no undefined: validators that were absent come back absent.
-  return { ...entry, etag: entry.etag ?? undefined, lastModified: entry.lastModified ?? undefined, kind: 'entry', version, body }
+  const record: CacheEntry = { ...entry, etag: entry.etag ?? undefined, lastModified: entry.lastModified ?? undefined, kind: 'entry', version, body }
+  return { kind: 'entry', record, deflated }
 }
+
+const EMPTY = Buffer.alloc(0)
 
 /** The version of an encoded record, without decoding it. */
 export function versionOf(buf: Buffer): string {

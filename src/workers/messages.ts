@@ -1,0 +1,40 @@
+/**
+ * What the primary and its workers say to each other over node:cluster's IPC channel (with the
+ * 'advanced' serialization, so that Buffers pass as they are).
+ *
+ * Without Redis, the primary keeps the fill locks of all workers (one origin fetch per key for the
+ * instance) and relays every record a worker stores to its siblings, so that a key fetched by one
+ * worker is a hit on all of them.
+ */
+
+/** Worker → primary. */
+export type ToPrimary =
+  /** Lead the flight, or wait for it (`wait: false`: lead if free, else say busy). */
+  | { readonly t: 'claim'; readonly seq: number; readonly lockId: string; readonly keyId: string; readonly token: string; readonly wait: boolean }
+  /** Let the lock go and tell its waiters `message` (src/coalesce/messages.ts); mark the key hit-for-miss for `hitForMissMs`. */
+  | { readonly t: 'release'; readonly lockId: string; readonly keyId: string; readonly token: string; readonly message: string; readonly hitForMissMs: number; readonly reason: string }
+  /** No longer waiting on this flight (the wait ran out). */
+  | { readonly t: 'unwait'; readonly lockId: string }
+  /** Records this worker stored, encoded (src/store/codec.ts), for its siblings. */
+  | { readonly t: 'put'; readonly records: ReadonlyArray<{ readonly id: string; readonly bytes: Uint8Array }> }
+  | { readonly t: 'del'; readonly id: string }
+  /** Listening, with these addresses. */
+  | { readonly t: 'ready'; readonly urls: readonly string[] }
+
+/** Primary → worker. */
+export type ToWorker =
+  | { readonly t: 'claimed'; readonly seq: number; readonly role: 'leader' | 'wait' | 'busy' | 'hit-for-miss'; readonly reason?: string }
+  /** What came of a flight this worker waits on. */
+  | { readonly t: 'outcome'; readonly lockId: string; readonly message: string }
+  | { readonly t: 'put'; readonly records: ReadonlyArray<{ readonly id: string; readonly bytes: Uint8Array }> }
+  | { readonly t: 'del'; readonly id: string }
+  /** Stop accepting, drain, exit. */
+  | { readonly t: 'shutdown' }
+
+export function isToWorker(message: unknown): message is ToWorker {
+  return typeof message === 'object' && message !== null && typeof (message as { t?: unknown }).t === 'string'
+}
+
+export function isToPrimary(message: unknown): message is ToPrimary {
+  return typeof message === 'object' && message !== null && typeof (message as { t?: unknown }).t === 'string'
+}
