@@ -8,14 +8,12 @@
  * Errors reject: the tiered store above decides what a failing Redis means (nothing, for a request).
  */
 import { Cluster } from 'ioredis'
+import { DONE_MESSAGE } from '../coalesce/messages.js'
 import type { RedisConnection } from '../redis/client.js'
 import { store, type EncodedWrite } from '../redis/scripts.js'
 import { CodecError, decodeRecord, encodeRecord } from './codec.js'
 import { primaryOf } from './ids.js'
 import type { CacheRecord, CacheStore, Lease, StoreStats, StoreWrite, WriteResult } from './types.js'
-
-/** The waiters' message for "stored: read it" (src/coalesce/redis-lock.ts reads the others). */
-export const DONE_MESSAGE = 'd'
 
 export class RedisStore implements CacheStore {
   readonly name = 'redis'
