@@ -1,5 +1,6 @@
 /**
- * A small example API for `npm run demo`: each path shows one caching behaviour.
+ * A small example API for `npm run demo`: each path shows one caching behaviour. The fleet demo
+ * and the compose file's origin (origin-main.ts) also have it count and report its requests.
  */
 import { createServer, type Server } from 'node:http'
 
@@ -11,14 +12,45 @@ export const DEMO_PATHS = {
   '/flaky': 'max-age=2, then fails every other request: stale-if-error answers with the old copy',
 } as const
 
-export function startDemoOrigin(port: number, host: string): Promise<Server> {
+/** One request that reached the origin, with the running counts. */
+export interface OriginHit {
+  readonly method: string
+  readonly path: string
+  /** The Host the origin was asked with (X-Forwarded-Host when a proxy set it). */
+  readonly host: string
+  /** Requests for this host and path so far, this one included. */
+  readonly forUrl: number
+  /** Requests so far, this one included. */
+  readonly total: number
+}
+
+export interface DemoOriginOptions {
+  /** Called for every request, before it is answered. */
+  onRequest?: (hit: OriginHit) => void
+}
+
+/** `GET crowd.local/slow: origin request #1 for this host and path, 3 in all` */
+export function describeOriginHit(hit: OriginHit): string {
+  return `${hit.method} ${hit.host}${hit.path}: origin request #${hit.forUrl} for this host and path, ${hit.total} in all`
+}
+
+export function startDemoOrigin(port: number, host: string, options: DemoOriginOptions = {}): Promise<Server> {
   let version = 1
   let flakyCalls = 0
   const started = Date.now()
   setInterval(() => version++, 10_000).unref()
+  const perUrl = new Map<string, number>()
+  let total = 0
 
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    if (options.onRequest !== undefined) {
+      const forwardedHost = req.headers['x-forwarded-host']
+      const asked = (Array.isArray(forwardedHost) ? forwardedHost[0] : forwardedHost) ?? req.headers.host ?? '-'
+      const forUrl = (perUrl.get(`${asked}${path}`) ?? 0) + 1
+      perUrl.set(`${asked}${path}`, forUrl)
+      options.onRequest({ method: req.method ?? 'GET', path, host: asked, forUrl, total: ++total })
+    }
     const json = (status: number, headers: Record<string, string>, body: unknown): void => {
       const text = `${JSON.stringify(body, null, 2)}\n`
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers })

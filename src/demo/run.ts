@@ -1,11 +1,13 @@
 /**
  * `npm run demo`: the example origin on 127.0.0.1:3000 and corral in front of it on :8080
- * (config/demo.yaml), with a few curl lines to try.
+ * (config/demo.yaml), with a few curl lines to try. `npm run demo -- --fleet`: two instances
+ * sharing one Redis instead (fleet.ts).
  */
 import { fileURLToPath } from 'node:url'
 import { loadConfigFile, ConfigError } from '../config/index.js'
 import { startGateway } from '../gateway.js'
 import { flushLogs } from '../log.js'
+import { runFleetDemo } from './fleet.js'
 import { DEMO_PATHS, startDemoOrigin } from './origin.js'
 
 const configPath = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url))
@@ -34,7 +36,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop)
 }
 
-main().catch((err: unknown) => {
+const demo = process.argv.includes('--fleet') ? runFleetDemo : main
+
+demo().catch((err: unknown) => {
   process.stderr.write(`demo: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`)
   process.exit(1)
 })
