@@ -169,6 +169,66 @@ describe('request coalescing', () => {
   })
 })
 
+describe('when the wait runs out (coalesce.onTimeout)', () => {
+  const slowThenQuick = (path: string): void => {
+    t.origin.on(path, (_r, n) => (n === 2 ? { delayMs: 800, headers: { 'cache-control': 'max-age=1' }, body: 'slow' } : { headers: { 'cache-control': 'max-age=1' }, body: `v${n}` }))
+  }
+
+  it('error: a stale copy if one may be served, else 503 CORRAL_ERR_LOCK_TIMEOUT', async () => {
+    const g = await startTestGateway(testConfig(t.origin.url, { coalesce: { waitTimeout: '100ms', onTimeout: 'error' } }))
+    try {
+      const get = client(g.urls[0]!)
+      t.origin.on('/cold-wait', { delayMs: 800, headers: { 'cache-control': 'max-age=60' }, body: 'slow' })
+      const leader = get('/cold-wait')
+      await queued(() => t.origin.hitsOn('/cold-wait') === 1)
+      const follower = await get('/cold-wait')
+      expect(follower.status).toBe(503)
+      expect(follower.body).toContain('CORRAL_ERR_LOCK_TIMEOUT')
+      expect(t.origin.hitsOn('/cold-wait')).toBe(1)
+      expect((await leader).body).toBe('slow')
+    } finally {
+      await g.close()
+    }
+  })
+
+  it('stale (the default): the stale copy, said to be served because the wait ran out', async () => {
+    const g = await startTestGateway(testConfig(t.origin.url, { coalesce: { waitTimeout: '100ms' } }))
+    try {
+      vi.useFakeTimers({ toFake: ['Date'] })
+      const get = client(g.urls[0]!)
+      slowThenQuick('/stale-wait')
+      await get('/stale-wait')
+      vi.setSystemTime(Date.now() + 2_000)
+      const leader = get('/stale-wait')
+      await queued(() => t.origin.hitsOn('/stale-wait') === 2)
+      const follower = await get('/stale-wait')
+      expect(follower).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'v1' })
+      expect(follower.cacheStatusHeader).toContain('detail=lock-timeout')
+      expect(t.origin.hitsOn('/stale-wait')).toBe(2)
+      expect((await leader).body).toBe('slow')
+    } finally {
+      await g.close()
+    }
+  })
+
+  it('fetch: the waiter fetches on its own even when a stale copy is there', async () => {
+    const g = await startTestGateway(testConfig(t.origin.url, { coalesce: { waitTimeout: '100ms', onTimeout: 'fetch' } }))
+    try {
+      vi.useFakeTimers({ toFake: ['Date'] })
+      const get = client(g.urls[0]!)
+      slowThenQuick('/fetch-wait')
+      await get('/fetch-wait')
+      vi.setSystemTime(Date.now() + 2_000)
+      const leader = get('/fetch-wait')
+      await queued(() => t.origin.hitsOn('/fetch-wait') === 2)
+      expect(await get('/fetch-wait')).toMatchObject({ status: 200, cacheStatus: 'EXPIRED', body: 'v3' })
+      expect((await leader).body).toBe('slow')
+    } finally {
+      await g.close()
+    }
+  })
+})
+
 function totalFollowers(): number {
   return t.gateway.runtime.coalescer.stats().waiting
 }
