@@ -8,6 +8,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FlightRequest, Role } from '../../coalesce/types.js'
+import type { Route, RouteCache } from '../../config/types.js'
 import type { RequestContext } from '../../context.js'
 import { varySignature } from '../../policy/vary.js'
 import type { Runtime } from '../../runtime.js'
@@ -47,7 +48,11 @@ interface Target {
  * The flight a request joins: the key's, until its responses are known to vary (by Vary or by
  * the route's key headers and cookies); then its variant's, whose record id the vary index gives.
  */
-function flightFor(input: FetchInput, reqHeaders: IncomingHttpHeaders, target: Target): FlightRequest {
+function flightFor(
+  input: Pick<FetchInput, 'key' | 'cache' | 'stale'>,
+  reqHeaders: IncomingHttpHeaders,
+  target: Target,
+): FlightRequest {
   const { key, cache, stale } = input
   const policy = cache.coalesce
   const vary = target.index?.vary ?? target.vary
@@ -165,14 +170,16 @@ export function serveStaleAndRefresh(
   entry: CacheEntry,
   index: VaryIndex | undefined,
 ): void | Promise<void> {
-  const input = fetchInput(ctx, key, entry, entry.etag !== undefined || entry.lastModified !== undefined, index)
-  const led = rt.coalescer.tryLead(flightFor(input, ctx.req.headers, planTarget({ index, stale: entry })))
+  const cache = (ctx.route as Route).cache as RouteCache
+  const led = rt.coalescer.tryLead(flightFor({ key, cache, stale: entry }, ctx.req.headers, planTarget({ index, stale: entry })))
   const serve = (role: Extract<Role, { role: 'leader' }> | undefined): void => {
     if (role === undefined) {
       deliver(ctx, entry, 'UPDATING', { detail: 'stale-while-revalidate' })
       return
     }
     ctx.lockRole = role.lockRole
+    // The refresh's request is built before the client's answer: it reads the request's fields.
+    const input = fetchInput(ctx, key, entry, entry.etag !== undefined || entry.lastModified !== undefined, index)
     deliver(ctx, entry, 'STALE', { detail: 'stale-while-revalidate' })
     refreshInBackground(rt, role, input)
   }
