@@ -1,18 +1,24 @@
 /**
- * What every load-test scenario shares: starting the stub origin and corral as child processes
- * on free loopback ports, waiting for them, stopping them whatever happens, running autocannon
- * (warm-up, then the measured run) and shaping the one JSON line a scenario prints.
+ * What every load-test scenario shares: starting the stub origin, corral (one or several
+ * instances) and a private redis-server as child processes on free loopback ports, waiting for
+ * them, stopping them whatever happens, running autocannon (warm-up, then the measured run) and
+ * shaping the one JSON line a scenario prints.
  *
  * The servers are child processes so that autocannon, which runs in this process, never shares
  * an event loop with what it measures.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import type { IncomingHttpHeaders } from 'node:http'
 import { connect, createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createHistogram } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { request } from 'undici'
+import { stringify as toYaml } from 'yaml'
 
 const REPO_DIR = fileURLToPath(new URL('..', import.meta.url))
 const CORRAL_CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -22,6 +28,10 @@ const BARE_PROXY_SCRIPT = fileURLToPath(new URL('./bare-proxy.ts', import.meta.u
 const READY_TIMEOUT_MS = 15_000
 const STOP_TIMEOUT_MS = 5_000
 const REQUEST_TIMEOUT_S = 10
+/** Longest wait for one request outside autocannon (probes, the fleet-stampede crowd). */
+export const REQUEST_TIMEOUT_MS = REQUEST_TIMEOUT_S * 1000
+/** How long a probe's record may take to show up in Redis (corral may store it after answering). */
+const STORED_WITHIN_MS = 1_000
 /** Above this much CPU used by others (% of one core) during a measured run, say it is disturbed. */
 const BUSY_MACHINE_PCT = 15
 /** Linux's USER_HZ: /proc counts CPU time in 1/100 s. */
@@ -37,6 +47,12 @@ export interface Options {
   readonly logLevel: LogLevel
   /** Run corral with `node --cpu-prof` and write its profile here. */
   readonly cpuProfDir: string | undefined
+  /** --redis: `hit` also measures corral in fleet mode (a private redis-server, L1 on). */
+  readonly redis: boolean
+  /** --instances: fleet-stampede's corral instances, sharing one redis-server. */
+  readonly instances: number
+  /** --crowd: fleet-stampede's concurrent requests per round. */
+  readonly crowd: number
 }
 
 /** What one autocannon run measured. Latencies are of 2xx responses. */
@@ -56,6 +72,8 @@ export interface Figures {
    * process was the bottleneck. Empty where /proc is not available.
    */
   readonly cpuPct: Readonly<Record<string, number>>
+  /** With Load.tally: how many responses had each value of that header ('' when absent). */
+  readonly tally?: Readonly<Record<string, number>>
 }
 
 /** The JSON line a scenario prints. `problems` is there only when a check failed. */
@@ -70,35 +88,63 @@ export interface Scenario {
   readonly name: string
   readonly description: string
   run(options: Options): Promise<Report>
+  /**
+   * How many setups it warms up and measures, for the runner's time budget (2 when left out:
+   * a baseline and corral).
+   */
+  setups?(options: Options): number
 }
 
 // ---------------------------------------------------------------- child processes
 
 /** Every child still running, so that an error or Ctrl-C can kill them all. */
 const running = new Set<ChildProcess>()
+/** Temporary directories (generated corral configs, redis-server's dir) not yet removed. */
+const tempDirs = new Set<string>()
 
-/** Last resort, from process 'exit' and signal handlers: no waiting, no mercy. */
+/** Last resort, from process 'exit' and signal handlers: no waiting, no mercy. Also removes the temporary directories. */
 export function killAllChildren(): void {
   for (const child of running) child.kill('SIGKILL')
   running.clear()
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+  tempDirs.clear()
 }
 
 export interface Server {
   readonly name: string
+  /** http://127.0.0.1:port, or redis://127.0.0.1:port for a redis-server. */
   readonly url: string
+  readonly port: number
   readonly child: ChildProcess
-  /** Resolves when the process has exited. */
+  /** Resolves when the process has exited (or could not be started). */
   readonly exited: Promise<void>
-  /** The last few KiB of its stderr, for error messages. */
+  hasExited(): boolean
+  /** The last few KiB of its stderr (and of its stdout for redis-server), for error messages. */
   stderrTail(): string
+}
+
+/** How to run one corral instance. Left out: quick mode (`--upstream` only), named `corral`. */
+export interface CorralSetup {
+  /** Its name in `cpuPct` and in error messages, e.g. `corral-2`. */
+  readonly name?: string
+  /** More command-line arguments, e.g. `['--redis', redis.url]`. */
+  readonly args?: readonly string[]
+  /**
+   * A configuration, written to a YAML file and passed with `--config`. Its upstream `default`
+   * is the `upstream` given (added here); `--port`, `--host` and `--log-level` still come from
+   * the command line.
+   */
+  readonly config?: Readonly<Record<string, unknown>>
 }
 
 /**
  * The servers of one scenario. Start them through it, and call stop() in a finally: it stops
- * them in reverse order (corral before its origin), each with SIGTERM, then SIGKILL.
+ * them in reverse order (corral before its origin and its redis-server), each with SIGTERM,
+ * then SIGKILL.
  */
 export class Servers {
   private readonly started: Server[] = []
+  private dir: string | undefined
 
   constructor(private readonly options: Options) {}
 
@@ -108,23 +154,26 @@ export class Servers {
     const args = ['--import', 'tsx', ORIGIN_SCRIPT, '--port', String(port)]
     if (config.cacheControl !== undefined) args.push('--cache-control', config.cacheControl)
     if (config.delayMs !== undefined) args.push('--delay-ms', String(config.delayMs))
-    return this.start('origin', args, port)
+    return this.startNode('origin', args, port)
   }
 
   /** A bare http-proxy-3 in front of `upstream`: what a pass-through hop costs without corral. */
   async bareProxy(upstream: string): Promise<Server> {
     const port = await freePort()
-    return this.start('bare-proxy', ['--import', 'tsx', BARE_PROXY_SCRIPT, '--port', String(port), '--target', upstream], port)
+    return this.startNode('bare-proxy', ['--import', 'tsx', BARE_PROXY_SCRIPT, '--port', String(port), '--target', upstream], port)
   }
 
   /** corral from dist/cli.js in front of `upstream`, stdout (the access log) to /dev/null. */
-  async corral(upstream: string): Promise<Server> {
+  async corral(upstream: string, setup: CorralSetup = {}): Promise<Server> {
     if (!existsSync(CORRAL_CLI)) throw new Error(`${CORRAL_CLI} is missing: run "npm run build" first`)
     const port = await freePort()
     const profile = this.options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', this.options.cpuProfDir]
+    const name = setup.name ?? 'corral'
+    const config = setup.config === undefined ? [] : ['--config', this.writeConfig(name, upstream, setup.config)]
     const args = [
       ...profile,
       CORRAL_CLI,
+      ...config,
       '--upstream',
       upstream,
       '--port',
@@ -133,39 +182,90 @@ export class Servers {
       '127.0.0.1',
       '--log-level',
       this.options.logLevel,
+      ...(setup.args ?? []),
     ]
-    return this.start('corral', args, port)
+    return this.startNode(name, args, port)
+  }
+
+  /**
+   * A private redis-server on a free port of 127.0.0.1: nothing saved, no append-only file,
+   * its working directory a temporary one. Never the shared Redis on 6379. Ready once it
+   * answers PING (and the answer comes from this very process).
+   */
+  async redis(): Promise<Server> {
+    const port = await freePort()
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.tempDir()]
+    const server = this.spawn('redis', 'redis-server', args, port, `redis://127.0.0.1:${port}`)
+    await waitForRedis(server)
+    return server
   }
 
   async stop(): Promise<void> {
     while (this.started.length > 0) await stopServer(this.started.pop()!)
+    if (this.dir !== undefined) {
+      rmSync(this.dir, { recursive: true, force: true })
+      tempDirs.delete(this.dir)
+      this.dir = undefined
+    }
   }
 
-  private async start(name: string, nodeArgs: string[], port: number): Promise<Server> {
-    // stdin is a pipe that closes when this process dies (the origin exits then); stdout goes to
-    // /dev/null, so writing the access log costs corral what it costs in production.
-    const child = spawn(process.execPath, nodeArgs, { cwd: REPO_DIR, stdio: ['pipe', 'ignore', 'pipe'] })
+  private tempDir(): string {
+    if (this.dir === undefined) {
+      this.dir = mkdtempSync(join(tmpdir(), 'corral-loadtest-'))
+      tempDirs.add(this.dir)
+    }
+    return this.dir
+  }
+
+  private writeConfig(name: string, upstream: string, config: Readonly<Record<string, unknown>>): string {
+    const path = join(this.tempDir(), `${name}.yaml`)
+    writeFileSync(path, toYaml({ upstreams: { default: { url: upstream } }, ...config }))
+    return path
+  }
+
+  private async startNode(name: string, nodeArgs: string[], port: number): Promise<Server> {
+    const server = this.spawn(name, process.execPath, nodeArgs, port, `http://127.0.0.1:${port}`)
+    await waitForPort(server, port)
+    return server
+  }
+
+  private spawn(name: string, command: string, args: string[], port: number, url: string): Server {
+    // node children: stdin is a pipe that closes when this process dies (the origin exits then);
+    // stdout goes to /dev/null, so writing the access log costs corral what it costs in
+    // production. redis-server logs to stdout: kept, with stderr, for error messages.
+    const isNode = command === process.execPath
+    const child = spawn(command, args, { cwd: REPO_DIR, stdio: [isNode ? 'pipe' : 'ignore', isNode ? 'ignore' : 'pipe', 'pipe'] })
     running.add(child)
     let tail = ''
-    child.stderr.setEncoding('utf8')
-    child.stderr.on('data', (chunk: string) => {
+    const keep = (chunk: string): void => {
       tail = (tail + chunk).slice(-4096)
-    })
+    }
+    child.stderr?.setEncoding('utf8')
+    child.stderr?.on('data', keep)
+    child.stdout?.setEncoding('utf8')
+    child.stdout?.on('data', keep)
+    let done = false
     const exited = new Promise<void>((resolve) => {
       child.once('exit', () => resolve())
-      child.once('error', () => resolve())
+      // A failed spawn (redis-server not on the PATH) emits 'error' and never 'exit'.
+      child.once('error', (err) => {
+        keep(`\n${command}: ${err.message}\n`)
+        resolve()
+      })
     })
-    void exited.then(() => running.delete(child))
-    const server: Server = { name, url: `http://127.0.0.1:${port}`, child, exited, stderrTail: () => tail }
+    void exited.then(() => {
+      done = true
+      running.delete(child)
+    })
+    const server: Server = { name, url, port, child, exited, hasExited: () => done, stderrTail: () => tail }
     this.started.push(server)
-    await waitForPort(server, port)
     return server
   }
 }
 
 async function stopServer(server: Server): Promise<void> {
   const { child } = server
-  if (child.exitCode !== null || child.signalCode !== null) return
+  if (server.hasExited() || child.exitCode !== null || child.signalCode !== null) return
   child.kill('SIGTERM')
   const timeout = sleep(STOP_TIMEOUT_MS, 'timeout' as const, { ref: false })
   if ((await Promise.race([server.exited, timeout])) === 'timeout') {
@@ -190,7 +290,7 @@ async function waitForPort(server: Server, port: number): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS
   for (;;) {
     const { child } = server
-    if (child.exitCode !== null || child.signalCode !== null) {
+    if (server.hasExited() || child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${server.name} exited (${child.exitCode ?? child.signalCode}) before listening:\n${server.stderrTail()}`)
     }
     if (await canConnect(port)) return
@@ -212,6 +312,115 @@ function canConnect(port: number): Promise<boolean> {
   })
 }
 
+// ---------------------------------------------------------------- redis-server
+
+/**
+ * Waits until the redis-server answers PING, and checks that the answer came from this very
+ * process: another Redis may have taken the probed port in between (ours then exits).
+ */
+async function waitForRedis(server: Server): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  for (;;) {
+    if (server.hasExited()) {
+      const hint = server.stderrTail().includes('ENOENT') ? ' (is redis-server, Redis 7, on the PATH?)' : ''
+      throw new Error(`redis-server exited before answering PING${hint}:\n${server.stderrTail()}`)
+    }
+    const pong = await redisCommand(server, ['PING']).catch(() => '')
+    if (pong === 'PONG') break
+    if (Date.now() > deadline) {
+      throw new Error(`redis-server did not answer PING on port ${server.port} within ${READY_TIMEOUT_MS} ms:\n${server.stderrTail()}`)
+    }
+    await sleep(50)
+  }
+  const info = await redisCommand(server, ['INFO', 'server'])
+  const pid = Number(/^process_id:(\d+)/m.exec(info)?.[1])
+  if (pid !== server.child.pid) throw new Error(`port ${server.port} is served by another Redis (pid ${pid}), not the one just started`)
+}
+
+/**
+ * One command to a redis-server over a fresh connection, its reply as text (simple strings,
+ * integers and bulk strings: enough for PING, INFO and DBSIZE). Rejects on an error reply.
+ */
+export function redisCommand(server: Server, args: readonly string[], timeoutMs = 2_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.port, '127.0.0.1')
+    let buffer = Buffer.alloc(0)
+    const finish = (err: Error | undefined, reply = ''): void => {
+      socket.destroy()
+      if (err === undefined) resolve(reply)
+      else reject(err)
+    }
+    socket.setTimeout(timeoutMs, () => finish(new Error(`redis ${args[0]}: no reply within ${timeoutMs} ms`)))
+    socket.once('error', (err) => finish(err))
+    socket.once('close', () => finish(new Error(`redis ${args[0]}: connection closed before a reply`)))
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk])
+      const end = buffer.indexOf('\r\n')
+      if (end === -1) return
+      const type = String.fromCharCode(buffer[0]!)
+      const line = buffer.subarray(1, end).toString()
+      if (type === '+' || type === ':') return finish(undefined, line)
+      if (type === '-') return finish(new Error(`redis ${args.join(' ')}: ${line}`))
+      if (type !== '$') return finish(new Error(`redis ${args[0]}: unexpected reply ${JSON.stringify(type)}`))
+      const length = Number(line)
+      if (length < 0) return finish(undefined, '')
+      if (buffer.length >= end + 2 + length + 2) finish(undefined, buffer.subarray(end + 2, end + 2 + length).toString())
+    })
+    socket.once('connect', () => {
+      socket.write(`*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`)
+    })
+  })
+}
+
+/** How many keys the redis-server holds. */
+export async function redisKeys(redis: Server): Promise<number> {
+  return Number(await redisCommand(redis, ['DBSIZE']))
+}
+
+/** Zero the redis-server's command counts (CONFIG RESETSTAT): before redisCommandCounts. */
+export async function resetRedisStats(redis: Server): Promise<void> {
+  await redisCommand(redis, ['CONFIG', 'RESETSTAT'])
+}
+
+/**
+ * Commands the redis-server processed since it started or since resetRedisStats, by name (from
+ * INFO commandstats: `get`, `evalsha`, `ssubscribe`, …), without this runner's own CONFIG and INFO.
+ */
+export async function redisCommandCounts(redis: Server): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {}
+  for (const match of (await redisCommand(redis, ['INFO', 'commandstats'])).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    const name = match[1]!
+    if (name === 'info' || name.startsWith('config')) continue
+    counts[name] = Number(match[2])
+  }
+  return counts
+}
+
+/**
+ * Waits until `corral` stores what it fetches in `redis`. corral connects to Redis in the
+ * background once it listens, and until then serves from memory alone (fleet mode fails open),
+ * which would measure the wrong thing. So: request fresh paths (`/__loadtest-ready/<n>`, each
+ * one origin request) until one leaves a record in the redis-server (DBSIZE grows).
+ * `headers`: e.g. the fleet's shared Host.
+ */
+export async function waitForRedisWrites(corral: Server, redis: Server, headers: Record<string, string> = {}): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  for (let attempt = 1; ; attempt++) {
+    const before = await redisKeys(redis)
+    const res = await request(`${corral.url}/__loadtest-ready/${attempt}`, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+    await res.body.dump()
+    if (res.statusCode !== 200) throw new Error(`${corral.name}: readiness probe answered ${res.statusCode}:\n${corral.stderrTail()}`)
+    const storedBy = Date.now() + STORED_WITHIN_MS
+    while (Date.now() < storedBy) {
+      if ((await redisKeys(redis)) > before) return
+      await sleep(20)
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${corral.name} stored nothing in redis at ${redis.url} within ${READY_TIMEOUT_MS} ms:\n${corral.stderrTail()}`)
+    }
+  }
+}
+
 // ---------------------------------------------------------------- requests
 
 /** The request autocannon repeats. */
@@ -219,6 +428,8 @@ export interface Load {
   readonly method?: 'GET' | 'POST'
   readonly body?: string
   readonly headers?: Record<string, string>
+  /** A response header (lower case) whose values to count, e.g. `x-cache-status`: Figures.tally. */
+  readonly tally?: string
 }
 
 export const GET: Load = {}
@@ -230,14 +441,26 @@ export async function warmUp(url: string, options: Options, load: Load): Promise
 
 /** Load `url` for options.durationS: the measured run. `servers`: whose CPU use to report. */
 export async function measure(url: string, options: Options, load: Load, servers: readonly Server[]): Promise<Figures> {
-  const before = cpuSnapshot(servers)
+  const cpu = cpuMeter(servers, url)
   const figures = await runAutocannon(url, options.durationS, options.connections, load)
-  const cpuPct = cpuPercent(before, cpuSnapshot(servers))
-  if ((cpuPct.other ?? 0) > BUSY_MACHINE_PCT) {
-    const warning = `other work used ${cpuPct.other}% of a core during the run on ${url}; its figures are disturbed`
-    process.stderr.write(`loadtest: warning: ${warning}\n`)
+  return { ...figures, cpuPct: cpu() }
+}
+
+/**
+ * Starts measuring the CPU used by this process (`client`) and `servers`; the function it
+ * returns gives the % of one core each used since, and `other` (see cpuPercent). Warns on
+ * stderr when other work disturbed the measurement of `what`.
+ */
+export function cpuMeter(servers: readonly Server[], what: string): () => Record<string, number> {
+  const before = cpuSnapshot(servers)
+  return () => {
+    const cpuPct = cpuPercent(before, cpuSnapshot(servers))
+    if ((cpuPct.other ?? 0) > BUSY_MACHINE_PCT) {
+      const warning = `other work used ${cpuPct.other}% of a core during the run on ${what}; its figures are disturbed`
+      process.stderr.write(`loadtest: warning: ${warning}\n`)
+    }
+    return cpuPct
   }
-  return { ...figures, cpuPct }
 }
 
 /** CPU time used so far (ms), by this process, each server, and the whole machine. */
@@ -305,6 +528,7 @@ function machineBusyMs(): number | undefined {
  */
 async function runAutocannon(url: string, durationS: number, connections: number, load: Load): Promise<Omit<Figures, 'cpuPct'>> {
   const latencyUs = createHistogram()
+  const tally = load.tally === undefined ? undefined : { header: load.tally, counts: new Map<string, number>() }
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -315,6 +539,7 @@ async function runAutocannon(url: string, durationS: number, connections: number
         method: load.method ?? 'GET',
         body: load.body,
         headers: load.headers,
+        ...(tally === undefined ? {} : { setupClient: tallyHeader(tally.header, tally.counts) }),
       },
       (err: unknown, res) => (err === null || err === undefined ? resolve(res) : reject(toError(err))),
     )
@@ -331,10 +556,34 @@ async function runAutocannon(url: string, durationS: number, connections: number
     non2xx: result.non2xx,
     requests: received,
     durationS: result.duration,
+    ...(tally === undefined ? {} : { tally: Object.fromEntries(tally.counts) }),
   }
 }
 
-/** One request, outside any load: its status and X-Cache-Status. */
+/**
+ * An autocannon setupClient that counts the values of one response header. Its 'headers' event
+ * carries the parser's record, `{ headers: [name, value, name, value, …], statusCode, … }`
+ * (not the IncomingHttpHeaders its type declares).
+ */
+function tallyHeader(name: string, tally: Map<string, number>): (client: autocannon.Client) => void {
+  return (client) => {
+    client.on('headers', (info: IncomingHttpHeaders) => {
+      const raw = (info as unknown as { headers?: unknown }).headers
+      let value = ''
+      if (Array.isArray(raw)) {
+        for (let i = 0; i + 1 < raw.length; i += 2) {
+          if (String(raw[i]).toLowerCase() === name) {
+            value = String(raw[i + 1])
+            break
+          }
+        }
+      }
+      tally.set(value, (tally.get(value) ?? 0) + 1)
+    })
+  }
+}
+
+/** One request, outside any load: its status and X-Cache-Status. (fetch: a Host header is ignored.) */
 export async function probe(url: string, load: Load = GET): Promise<{ status: number; cacheStatus: string | null }> {
   const res = await fetch(url, { method: load.method ?? 'GET', body: load.body, headers: load.headers })
   await res.arrayBuffer()
@@ -422,7 +671,8 @@ export function ratio(a: number, b: number): number | null {
   return b === 0 ? null : round(a / b, 3)
 }
 
-function round(value: number, decimals: number): number {
+/** `value` rounded to `decimals` decimals. */
+export function round(value: number, decimals: number): number {
   const f = 10 ** decimals
   return Math.round(value * f) / f
 }

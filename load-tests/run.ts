@@ -10,10 +10,16 @@ import { parseArgs } from 'node:util'
 import { killAllChildren, type Options, type Scenario } from './lib.js'
 import { bypass } from './scenarios/bypass.js'
 import { direct } from './scenarios/direct.js'
+import { fleetStampede } from './scenarios/fleet-stampede.js'
 import { hit } from './scenarios/hit.js'
+import { l2Hit } from './scenarios/l2-hit.js'
 import { missCoalesced, staleUpdating } from './scenarios/one-hot-key.js'
 
-const SCENARIOS: readonly Scenario[] = [direct, hit, missCoalesced, staleUpdating, bypass]
+const SCENARIOS: readonly Scenario[] = [direct, hit, missCoalesced, staleUpdating, bypass, l2Hit, fleetStampede]
+
+/** Bounds of --instances and --crowd: every connection is a file descriptor here and in corral. */
+const MAX_INSTANCES = 16
+const MAX_CROWD = 5_000
 
 /** Time allowed per scenario beyond its load: starting and stopping processes, probes. */
 const SLACK_PER_SCENARIO_S = 60
@@ -33,7 +39,13 @@ Options:
   --warmup <s>         load before each measured run, not kept  [2]
   --quiet-logs         run corral at log level warn (no access log) instead of info
   --cpu-prof <dir>     run corral under node --cpu-prof, profiles written to <dir>
+  --redis              hit: also measure corral in fleet mode (private redis-server, L1 on)
+  --instances <n>      fleet-stampede: corral instances sharing one redis-server  [4]
+  --crowd <n>          fleet-stampede: concurrent requests per round            [1000]
   -h, --help           this text
+
+The fleet scenarios (l2-hit, fleet-stampede, hit --redis) start their own redis-server
+(on the PATH) on a free port; they never use a Redis that is already running.
 
 Prints one JSON line per scenario; see load-tests/README.md.
 `
@@ -63,6 +75,9 @@ function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Optio
         warmup: { type: 'string', default: '2' },
         'quiet-logs': { type: 'boolean', default: false },
         'cpu-prof': { type: 'string' },
+        redis: { type: 'boolean', default: false },
+        instances: { type: 'string', default: '4' },
+        crowd: { type: 'string', default: '1000' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     })
@@ -81,6 +96,10 @@ function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Optio
 
   const cpuProfDir = values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof'])
   if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true })
+  const instances = positiveNumber(values.instances, '--instances', { integer: true })
+  if (instances > MAX_INSTANCES) fail(`--instances: at most ${MAX_INSTANCES}, got ${instances}`)
+  const crowd = positiveNumber(values.crowd, '--crowd', { integer: true })
+  if (crowd > MAX_CROWD) fail(`--crowd: at most ${MAX_CROWD}, got ${crowd}`)
   return {
     scenarios,
     options: {
@@ -89,6 +108,9 @@ function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Optio
       warmupS: positiveNumber(values.warmup, '--warmup', { allowZero: true }),
       logLevel: values['quiet-logs'] ? 'warn' : 'info',
       cpuProfDir,
+      redis: values.redis,
+      instances,
+      crowd,
     },
   }
 }
@@ -96,8 +118,9 @@ function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Optio
 async function main(): Promise<number> {
   const { scenarios, options } = parse(process.argv.slice(2))
 
-  // Comparisons measure two setups, each warmed up and run.
-  const budgetS = scenarios.length * (2 * (options.warmupS + options.durationS) + SLACK_PER_SCENARIO_S)
+  // Comparisons measure two setups (hit --redis three), each warmed up and run.
+  const loadS = options.warmupS + options.durationS
+  const budgetS = scenarios.reduce((sum, s) => sum + (s.setups?.(options) ?? 2) * loadS + SLACK_PER_SCENARIO_S, 0)
   setTimeout(() => {
     process.stderr.write(`loadtest: still running after ${budgetS} s, giving up\n`)
     process.exit(1)
