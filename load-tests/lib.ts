@@ -24,6 +24,7 @@ const REPO_DIR = fileURLToPath(new URL('..', import.meta.url))
 const CORRAL_CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 const ORIGIN_SCRIPT = fileURLToPath(new URL('./origin.ts', import.meta.url))
 const BARE_PROXY_SCRIPT = fileURLToPath(new URL('./bare-proxy.ts', import.meta.url))
+const BARE_REDIS_SCRIPT = fileURLToPath(new URL('./bare-redis.ts', import.meta.url))
 
 const READY_TIMEOUT_MS = 15_000
 const STOP_TIMEOUT_MS = 5_000
@@ -161,6 +162,12 @@ export class Servers {
   async bareProxy(upstream: string): Promise<Server> {
     const port = await freePort()
     return this.startNode('bare-proxy', ['--import', 'tsx', BARE_PROXY_SCRIPT, '--port', String(port), '--target', upstream], port)
+  }
+
+  /** A bare node:http server answering every request with one Redis GET (bare-redis.ts). */
+  async bareRedis(redisUrl: string): Promise<Server> {
+    const port = await freePort()
+    return this.startNode('bare-redis', ['--import', 'tsx', BARE_REDIS_SCRIPT, '--port', String(port), '--redis', redisUrl], port)
   }
 
   /** corral from dist/cli.js in front of `upstream`, stdout (the access log) to /dev/null. */

@@ -57,7 +57,9 @@ export function createRuntime(config: Config, adapters: Adapters = {}): Runtime 
   if (config.store.redis !== undefined && store === undefined) {
     // Fleet mode: memory (L1) in front of Redis (L2), and the lock in Redis.
     redis = new RedisConnection(config.store.redis, log)
-    const l2 = new RedisStore(redis, config.store.redis.compressAboveBytes)
+    // Without L1, decoded records are kept by version only, to skip parsing bytes seen before.
+    const decodedCacheBytes = config.store.redis.l1 ? 0 : Math.min(config.store.memory.maxBytes, 64 * 1024 * 1024)
+    const l2 = new RedisStore(redis, config.store.redis.compressAboveBytes, decodedCacheBytes)
     let shared: TieredStore | RedisStore = l2
     if (config.store.redis.l1) {
       const tiered = new TieredStore(new MemoryStore(config.store.memory), l2, redis, log)

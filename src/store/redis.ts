@@ -11,7 +11,8 @@ import { Cluster } from 'ioredis'
 import { DONE_MESSAGE } from '../coalesce/messages.js'
 import type { RedisConnection } from '../redis/client.js'
 import { store, type EncodedWrite } from '../redis/scripts.js'
-import { CodecError, decodeRecord, encodeRecord } from './codec.js'
+import { LRUCache } from 'lru-cache'
+import { CodecError, decodeRecord, encodeRecord, versionOf } from './codec.js'
 import { primaryOf } from './ids.js'
 import type { CacheRecord, CacheStore, Lease, StoreStats, StoreWrite, WriteResult } from './types.js'
 
@@ -20,14 +21,37 @@ export class RedisStore implements CacheStore {
   /** Values that were not corral records of this format (counted, read as misses). */
   unreadable = 0
 
+  /**
+   * Records decoded lately, by id: when Redis answers with the very version decoded before, the
+   * bytes are not parsed again. Only without an L1 (which keeps decoded records itself); every
+   * lookup still reads Redis, so what is served is always what the fleet stored last.
+   */
+  private readonly decoded: LRUCache<string, CacheRecord> | undefined
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly compressAboveBytes: number,
-  ) {}
+    decodedCacheBytes = 0,
+  ) {
+    this.decoded =
+      decodedCacheBytes > 0
+        ? new LRUCache({ maxSize: decodedCacheBytes, sizeCalculation: (r, id) => (r.kind === 'entry' ? r.size : 256) + id.length })
+        : undefined
+  }
 
   async lookup(id: string): Promise<CacheRecord | undefined> {
     const bytes = await this.redis.run((c) => c.getBuffer(this.redis.key(id, 'e')))
-    return bytes === null ? undefined : this.decode(bytes)
+    if (bytes === null) {
+      this.decoded?.delete(id)
+      return undefined
+    }
+    const known = this.decoded?.get(id)
+    if (known !== undefined && known.version === versionOf(bytes)) return known
+    const record = await this.decode(bytes)
+    if (record !== undefined && this.decoded !== undefined && record.kind === 'entry' && record.size <= this.decoded.maxSize) {
+      this.decoded.set(id, record)
+    }
+    return record
   }
 
   reload(id: string): Promise<CacheRecord | undefined> {
