@@ -16,10 +16,21 @@ import type { MemoryStore } from './memory.js'
 import type { RedisStore } from './redis.js'
 import type { CacheRecord, CacheStore, Lease, StoreStats, StoreWrite, WriteResult } from './types.js'
 
+/** How long an L2 miss is believed, at most, and how many such beliefs are kept. */
+const ABSENT_FOR_MS = 1_000
+const MAX_ABSENT = 10_000
+
 export class TieredStore implements CacheStore {
   readonly name = 'tiered'
   /** L2 reads under way, shared by every request for the same id. */
   private readonly reading = new Map<string, Promise<CacheRecord | undefined>>()
+  /**
+   * Ids L2 did not have a moment ago, and until when that is believed: a crowd for a cold key
+   * reads L2 once, then goes straight to its flight. A record stored meanwhile is not missed: the
+   * flight's claim reads L2 again in the same step as it takes the lock (lookupOrLock), and the bus
+   * clears the belief as soon as anyone stores the id.
+   */
+  private readonly absent = new Map<string, number>()
 
   constructor(
     readonly l1: MemoryStore,
@@ -30,12 +41,22 @@ export class TieredStore implements CacheStore {
 
   /** Listen on the bus from whenever Redis is reachable; a member that lost it empties its L1. */
   start(): void {
-    this.redis.onReconnect(() => this.l1.clear())
+    this.redis.onReconnect(() => {
+      this.l1.clear()
+      this.absent.clear()
+    })
     this.redis.listenAlways(this.redis.busChannel, (message) => this.heard(message))
   }
 
   lookup(id: string): CacheRecord | undefined | Promise<CacheRecord | undefined> {
-    return this.l1.lookup(id) ?? this.readL2(id)
+    const hit = this.l1.lookup(id)
+    if (hit !== undefined) return hit
+    const until = this.absent.get(id)
+    if (until !== undefined) {
+      if (until > Date.now()) return undefined
+      this.absent.delete(id)
+    }
+    return this.readL2(id)
   }
 
   async reload(id: string): Promise<CacheRecord | undefined> {
@@ -46,13 +67,13 @@ export class TieredStore implements CacheStore {
       return this.l1.lookup(id)
     }
     if (record === undefined) this.l1.deleteSync(id)
-    else this.l1.writeSync([{ id, record }])
+    else this.keep(id, record)
     return record
   }
 
   /** A record read from L2 by someone else (a lock script): keep it in L1 as a lookup would. */
   warm(id: string, record: CacheRecord): void {
-    this.l1.writeSync([{ id, record }])
+    this.keep(id, record)
   }
 
   async write(writes: readonly StoreWrite[], lease?: Lease): Promise<WriteResult> {
@@ -62,12 +83,12 @@ export class TieredStore implements CacheStore {
     } catch (err) {
       // Redis is away: this process still serves what it fetched.
       this.log.redisError(err)
-      this.l1.writeSync(writes)
+      this.keepAll(writes)
       return 'stored'
     }
     // Superseded: a newer fill owns the key; what it stored is what everyone should read.
     if (result === 'stored') {
-      this.l1.writeSync(writes)
+      this.keepAll(writes)
       this.announce(`r ${writes.map((w) => `${w.id}=${w.record.version}`).join(' ')}`)
     }
     return result
@@ -100,12 +121,25 @@ export class TieredStore implements CacheStore {
     return this.l1.close()
   }
 
+  private keep(id: string, record: CacheRecord): void {
+    this.absent.delete(id)
+    this.l1.writeSync([{ id, record }])
+  }
+
+  private keepAll(writes: readonly StoreWrite[]): void {
+    for (const { id, record } of writes) this.keep(id, record)
+  }
+
   private readL2(id: string): Promise<CacheRecord | undefined> {
     const running = this.reading.get(id)
     if (running !== undefined) return running
     const read = this.l2.lookup(id).then(
       (record) => {
-        if (record !== undefined) this.l1.writeSync([{ id, record }])
+        if (record !== undefined) this.keep(id, record)
+        else {
+          if (this.absent.size >= MAX_ABSENT) this.absent.clear()
+          this.absent.set(id, Date.now() + ABSENT_FOR_MS)
+        }
         return record
       },
       () => undefined,
@@ -135,6 +169,7 @@ export class TieredStore implements CacheStore {
     for (const change of parts.slice(2)) {
       const eq = change.lastIndexOf('=')
       const id = change.slice(0, eq)
+      this.absent.delete(id)
       // The very version stored elsewhere (a follower read it from L2 already) stays.
       if (this.l1.peek(id)?.version !== change.slice(eq + 1)) this.l1.deleteSync(id)
     }

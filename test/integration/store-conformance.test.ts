@@ -183,6 +183,15 @@ for (const adapter of adapters) {
   })
 }
 
+/** Polls until the condition holds, or fails after `ms`. */
+async function until(condition: () => boolean, ms: number): Promise<void> {
+  const started = Date.now()
+  while (!condition()) {
+    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 2))
+  }
+}
+
 describe.skipIf(!hasRedisServer() && process.env.CI !== 'true')('tiered store: L1 in front of L2', () => {
   it('an L2 hit warms L1 with the record as stored, its absolute times kept', async () => {
     const l2 = new RedisStore(redis!, 0)
@@ -196,6 +205,13 @@ describe.skipIf(!hasRedisServer() && process.env.CI !== 'true')('tiered store: L
     const again = tiered.lookup(id)
     expect(again).not.toBeInstanceOf(Promise)
     expect((again as CacheEntry).staleAt).toBe(e.staleAt)
+  })
+
+  it('a crowd for an id missing from L2 too reads L2 once, then believes it absent for a moment', async () => {
+    const tiered = new TieredStore(new MemoryStore(MEMORY), new RedisStore(redis!, 0), redis!, silentLog())
+    const id = newId()
+    await Promise.all(Array.from({ length: 5 }, () => Promise.resolve(tiered.lookup(id))))
+    expect(tiered.lookup(id)).toBeUndefined() // answered without a promise: no L2 read
   })
 
   it('many lookups of one id missing from L1 make one L2 read', async () => {
@@ -221,7 +237,9 @@ describe.skipIf(!hasRedisServer() && process.env.CI !== 'true')('tiered store: L
     try {
       await new Promise((r) => setTimeout(r, 50)) // both listening
       const id = newId()
+      expect(await b.lookup(id)).toBeUndefined() // B now believes it absent for a moment…
       await a.write([{ id, record: entry({ body: Buffer.from('v1') }) }])
+      await until(() => b.lookup(id) !== undefined, 100) // …until A says it stored it
       expect(((await b.lookup(id)) as CacheEntry).body.toString()).toBe('v1') // in B's L1 now
       const started = Date.now()
       await a.write([{ id, record: entry({ body: Buffer.from('v2') }) }])
