@@ -118,7 +118,7 @@ function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Optio
 async function main(): Promise<number> {
   const { scenarios, options } = parse(process.argv.slice(2))
 
-  // Comparisons measure two setups (hit --redis three), each warmed up and run.
+  // Comparisons measure two setups (hit --redis five: each corral twice), each warmed up and run.
   const loadS = options.warmupS + options.durationS
   const budgetS = scenarios.reduce((sum, s) => sum + (s.setups?.(options) ?? 2) * loadS + SLACK_PER_SCENARIO_S, 0)
   setTimeout(() => {
