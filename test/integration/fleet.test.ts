@@ -180,6 +180,21 @@ describeRedis('fleet mode: three instances, one cache', () => {
     expect(Date.now() - started).toBeLessThan(100)
   })
 
+  it('an entry stored by one instance is revalidated by another (304), and the refresh is shared', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    fleet.origin.on('/etag', (r) =>
+      r.headers['if-none-match'] === '"v1"'
+        ? { status: 304, headers: { etag: '"v1"', 'cache-control': 'max-age=1' } }
+        : { headers: { etag: '"v1"', 'cache-control': 'max-age=1' }, body: 'the body' },
+    )
+    expect(await fleet.gets[0]!('/etag')).toMatchObject({ cacheStatus: 'MISS' })
+    vi.setSystemTime(Date.now() + 2_000)
+    expect(await fleet.gets[1]!('/etag')).toMatchObject({ cacheStatus: 'REVALIDATED', body: 'the body' })
+    expect(fleet.origin.seen.at(-1)?.headers['if-none-match']).toBe('"v1"')
+    await until(async () => (await fleet.gets[2]!('/etag')).cacheStatus === 'HIT')
+    expect(fleet.origin.hitsOn('/etag')).toBe(2)
+  })
+
   it('an unsafe request through one instance drops the URI on every instance', async () => {
     const [a, b] = fleet.gets
     fleet.origin.on('/doc', (r, n) => (r.method === 'GET' ? { headers: { 'cache-control': 'max-age=60' }, body: `v${n}` } : { status: 204 }))
