@@ -19,7 +19,7 @@ export type Reason =
   | 'AUTHORIZATION' //     request had Authorization and the response did not allow sharing
   | 'SET_COOKIE' //        response sets a cookie
   | 'VARY_STAR' //         Vary: *
-  | 'STATUS' //            status not cacheable (e.g. 5xx without a rule)
+  | 'STATUS' //            status not cacheable (e.g. 5xx without explicit freshness or a rule)
   | 'NO_FRESHNESS' //      no explicit or configured freshness
   | 'TOO_LARGE' //         body larger than the route's max object size
   | 'PARTIAL' //           206 or a range request

@@ -1,11 +1,11 @@
 /**
  * Fleet-wide coalescing through Redis (lua/): one filler per flight for every instance sharing
  * the store. A claim reads the flight's record and takes the lock in one script and one round
- * trip (lookupOrLock-3): a record newer than the one the caller saw is simply used; a key known
+ * trip (lookupOrLock-4): a record newer than the one the caller saw is simply used; a key known
  * to be unshareable is fetched alone; otherwise the caller leads, or waits.
  *
  * Waiters are woken by a message on the flight's channel (no polling): the filler's store-4
- * stores, releases and says "done" in one step; release-2 says what else came of it (not
+ * stores, releases and says "done" in one step; release-3 says what else came of it (not
  * shareable, a shared error, an origin failure, or nothing: try again). A leader renews its
  * lease every third of it while it fetches; one that dies loses the lock when the lease runs
  * out, and a waiter — whose timer is set to that moment — takes over. The wait is bounded:

@@ -10,9 +10,11 @@ import { LineCounter, parseDocument } from 'yaml'
 import type { z } from 'zod'
 
 import { GatewayError } from '../errors.js'
+import { UNKEYED_OVERRIDES } from '../policy/unkeyed.js'
 import { formatDuration, formatSize } from './duration.js'
 import {
   configFileSchema,
+  DEFAULT_STALE_IF_DISCONNECTED_MS,
   errorMap,
   LOG_LEVELS,
   parseRedisUrl,
@@ -29,6 +31,7 @@ import {
   type UpstreamTarget,
   WORKERS_MESSAGE,
 } from './schema.js'
+import { closest, keysAt } from './suggest.js'
 import type {
   BypassRule,
   CoalesceConfig,
@@ -51,8 +54,10 @@ export class ConfigError extends GatewayError {
   readonly issues: readonly string[]
   readonly source: string
 
-  constructor(source: string, issues: readonly string[], options?: { cause?: unknown }) {
-    super('CORRAL_ERR_CONFIG_INVALID', [`invalid configuration (${source}):`, ...issues].join('\n'), options)
+  /** `headline: false`: the message is the issues alone, for a file that could not be read (it is not invalid, it is not there). */
+  constructor(source: string, issues: readonly string[], options?: { cause?: unknown; headline?: boolean }) {
+    const lines = options?.headline === false ? issues : [`invalid configuration (${source}):`, ...issues]
+    super('CORRAL_ERR_CONFIG_INVALID', lines.join('\n'), { cause: options?.cause })
     this.name = 'ConfigError'
     this.source = source
     this.issues = Object.freeze([...issues])
@@ -89,7 +94,7 @@ export async function loadConfigFile(path: string, overrides?: Overrides): Promi
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    throw new ConfigError(path, [`cannot read ${path}: ${errorMessage(err)}`], { cause: err })
+    throw new ConfigError(path, [`cannot read config file ${path}: ${readProblem(err)}`], { cause: err, headline: false })
   }
   return compileConfig(parseYaml(text, path), path, overrides)
 }
@@ -152,8 +157,13 @@ function isTypeMismatch(issue: z.core.$ZodIssue): boolean {
 function issueLines(issue: z.core.$ZodIssue, base: readonly PropertyKey[] = []): string[] {
   const path = [...base, ...issue.path]
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => `${formatPath([...path, key])}: unknown key`)
+    case 'unrecognized_keys': {
+      const known = keysAt(configFileSchema, path)
+      return issue.keys.map((key) => {
+        const near = closest(key, known)
+        return `${formatPath([...path, key])}: unknown key${near === undefined ? '' : ` (did you mean "${near}"?)`}`
+      })
+    }
     case 'invalid_key':
       return [`${formatPath(path)}: ${issue.issues[0]?.message ?? issue.message}`]
     case 'invalid_union': {
@@ -417,6 +427,7 @@ function buildRouteCache(cache: RouteCacheFile, store: MemoryStoreConfig, coales
     staleWhileRevalidateMs: cache.staleWhileRevalidate,
     staleIfErrorMs: cache.staleIfError,
     retainStaleMs: cache.retainStale,
+    staleIfDisconnectedMs: cache.staleIfDisconnected ?? Math.min(DEFAULT_STALE_IF_DISCONNECTED_MS, cache.retainStale),
     jitter: cache.jitter,
     maxObjectBytes: cache.maxObjectSize ?? store.maxObjectBytes,
     key: { query: buildQueryRecipe(cache.key.query), headers: cache.key.headers, cookies: cache.key.cookies },
@@ -433,7 +444,14 @@ function buildRouteCache(cache: RouteCacheFile, store: MemoryStoreConfig, coales
       onTimeout: cache.coalesce?.onTimeout ?? coalesce.onTimeout,
     },
     earlyRefresh: cache.earlyRefresh,
+    notForwarded: notForwarded(cache),
   }
+}
+
+/** The built-in unkeyed overrides and the route's own, less what it allows or keys on. */
+function notForwarded(cache: RouteCacheFile): ReadonlySet<string> {
+  const kept = new Set([...cache.forwardHeaders, ...cache.key.headers])
+  return new Set([...UNKEYED_OVERRIDES, ...cache.stripHeaders].filter((name) => !kept.has(name)))
 }
 
 function buildQueryRecipe(query: RouteCacheFile['key']['query']): QueryRecipe {
@@ -538,7 +556,13 @@ function describeCache(cache: RouteCache | undefined, coalesce: CoalesceConfig):
   if (cache.setCookie !== 'refuse') parts.push(`setCookie=${cache.setCookie}`)
   if (cache.targetedFields.join(',') !== 'cdn-cache-control') parts.push(`targeted=${cache.targetedFields.join(',') || 'none'}`)
   if (cache.rangeOnMiss !== 'fetch') parts.push(`rangeOnMiss=${cache.rangeOnMiss}`)
+  if (cache.staleIfDisconnectedMs !== DEFAULT_STALE_IF_DISCONNECTED_MS) parts.push(`staleIfDisconnected=${formatDuration(cache.staleIfDisconnectedMs)}`)
   if (cache.clientCacheControl !== undefined) parts.push(`clientCacheControl="${cache.clientCacheControl}"`)
+  const builtIn = new Set(UNKEYED_OVERRIDES)
+  const allowed = UNKEYED_OVERRIDES.filter((name) => !cache.notForwarded.has(name))
+  const stripped = [...cache.notForwarded].filter((name) => !builtIn.has(name))
+  if (allowed.length > 0) parts.push(`forwardHeaders=${allowed.join(',')}`)
+  if (stripped.length > 0) parts.push(`stripHeaders=${stripped.join(',')}`)
   const c = cache.coalesce
   if (c.lock !== coalesce.lock || c.leaseMs !== coalesce.leaseMs || c.waitTimeoutMs !== coalesce.waitTimeoutMs || c.onTimeout !== coalesce.onTimeout) {
     parts.push(`coalesce=${c.lock}${c.lock === 'off' ? '' : `(lease=${formatDuration(c.leaseMs)},wait=${formatDuration(c.waitTimeoutMs)},onTimeout=${c.onTimeout})`}`)
@@ -571,6 +595,21 @@ function isPlainObject(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false
   const proto: unknown = Object.getPrototypeOf(value)
   return proto === Object.prototype || proto === null
+}
+
+/** Why a file could not be read, in words rather than node's `ENOENT: no such file or directory, open '…'`. */
+function readProblem(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'no such file'
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied'
+    case 'EISDIR':
+      return 'it is a directory'
+    default:
+      return errorMessage(err)
+  }
 }
 
 function errorMessage(err: unknown): string {

@@ -6,7 +6,8 @@
 import { availableParallelism } from 'node:os'
 import { z } from 'zod'
 
-import { formatSize, parseDuration, parseSize } from './duration.js'
+import { UNKEYED_OVERRIDES } from '../policy/unkeyed.js'
+import { formatDuration, formatSize, parseDuration, parseSize } from './duration.js'
 import type { LogLevel } from './types.js'
 
 export const DURATION_MESSAGE = 'expected a duration like "30s"'
@@ -413,6 +414,14 @@ const clientCacheControlSchema = z
     }
   })
 
+/**
+ * How long past staleness an entry may answer when the origin cannot be reached (RFC 9111 §4.2.4,
+ * a "disconnected" cache): long enough to ride out a restart or a short network partition, short
+ * enough that a real outage shows as errors rather than ever older answers; within the default
+ * retainStale (10m). See docs/configuration.md.
+ */
+export const DEFAULT_STALE_IF_DISCONNECTED_MS = 300_000
+
 export const routeCacheSchema = z.strictObject({
   ttl: durationSchema.optional(),
   statusTtl: statusTtlSchema.prefault({}),
@@ -420,6 +429,8 @@ export const routeCacheSchema = z.strictObject({
   staleWhileRevalidate: durationSchema.default(0),
   staleIfError: durationSchema.default(0),
   retainStale: durationSchema.default(600_000),
+  /** Default: DEFAULT_STALE_IF_DISCONNECTED_MS, or retainStale when that is shorter (index.ts). */
+  staleIfDisconnected: durationSchema.optional(),
   jitter: jitterSchema.default(0),
   maxObjectSize: sizeSchema.optional(),
   key: keySchema.prefault({}),
@@ -431,7 +442,26 @@ export const routeCacheSchema = z.strictObject({
   clientCacheControl: clientCacheControlSchema.optional(),
   coalesce: routeCoalesceSchema.optional(),
   earlyRefresh: jitterSchema.default(0),
+  forwardHeaders: z.array(nonEmptyString.transform((name) => name.toLowerCase())).prefault([]),
+  stripHeaders: z.array(nonEmptyString.transform((name) => name.toLowerCase())).prefault([]),
 }).superRefine((cache, ctx) => {
+  // An entry is dropped retainStale after it goes stale: a longer window could never be used whole.
+  if (cache.staleIfDisconnected !== undefined && cache.staleIfDisconnected > cache.retainStale) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['staleIfDisconnected'],
+      message: `must not be longer than retainStale (${formatDuration(cache.retainStale)}): stale entries are dropped then`,
+    })
+  }
+  cache.forwardHeaders.forEach((name, i) => {
+    if (!UNKEYED_OVERRIDES.includes(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['forwardHeaders', i],
+        message: `"${name}" is forwarded anyway: only the fields corral drops can be allowed (docs/configuration.md, "Fields not forwarded")`,
+      })
+    }
+  })
   // Caches behind corral see neither the key's headers nor its cookies: telling them to share
   // a per-user or per-header copy would hand one client's answer to another.
   const cc = cache.clientCacheControl

@@ -78,6 +78,13 @@ export interface RouteCache {
   readonly staleIfErrorMs: number
   /** How long a stale entry is kept (for revalidation, errors and EXPIRED vs MISS), like nginx's `inactive`. */
   readonly retainStaleMs: number
+  /**
+   * How long past staleness an entry may still answer when the origin is unreachable, times out
+   * or drops the connection (RFC 9111 §4.2.4: a disconnected cache may serve stale), unless the
+   * response forbade stale serving (must-revalidate, proxy-revalidate, s-maxage, no-cache). At
+   * most retainStaleMs; 0: off.
+   */
+  readonly staleIfDisconnectedMs: number
   /** Fraction (0..1) by which freshness is randomly shortened, so that entries stored together do not expire together. */
   readonly jitter: number
   readonly maxObjectBytes: number
@@ -104,6 +111,12 @@ export interface RouteCache {
   readonly clientCacheControl: string | undefined
   /** How concurrent misses for one key share a fetch. */
   readonly coalesce: CoalescePolicy
+  /**
+   * Request fields not forwarded on this route's cache fetches (lowercased): the built-in list of
+   * fields that override routing (src/policy/unkeyed.ts) and `stripHeaders`, less `forwardHeaders`
+   * and the key's own headers.
+   */
+  readonly notForwarded: ReadonlySet<string>
   /**
    * Fraction (0..1) of an entry's freshness lifetime at its end during which hits may refresh it
    * early, in the background, with a probability that grows as expiry nears; 0: off.

@@ -81,32 +81,21 @@ function utc(
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The Age field as seconds; undefined when absent or invalid (RFC 9111 §5.1: delta-seconds; an
- * invalid value is ignored). A list (`Age: 0, 7200` or repeated lines) is valid only if every
- * member is; then the largest is used — the conservative reading of a value upstream caches
- * disagree on.
+ * The Age field as seconds; undefined when absent or invalid. Age is a singleton, but RFC 9111
+ * §5.1 says what to do with a list (`Age: 0, 7200`, or two Age lines, which combine into one
+ * list, RFC 9110 §5.3): "use the first member of the field value, discarding subsequent ones";
+ * and if that member is not delta-seconds, "ignore the field". Empty list members are skipped
+ * (RFC 9110 §5.6.1).
  */
 export function parseAge(value: string | readonly string[] | undefined): number | undefined {
   if (value === undefined) return undefined
-  if (typeof value === 'string') return parseAgeLine(value)
-  let max: number | undefined
-  for (const line of value) {
-    const age = parseAgeLine(line)
-    if (age === undefined) return undefined
-    max = max === undefined ? age : Math.max(max, age)
+  for (const line of typeof value === 'string' ? [value] : value) {
+    for (const member of line.split(',')) {
+      const trimmed = member.trim()
+      if (trimmed !== '') return parseDeltaSeconds(trimmed)
+    }
   }
-  return max
-}
-
-function parseAgeLine(line: string): number | undefined {
-  if (!line.includes(',')) return parseDeltaSeconds(line.trim())
-  let max: number | undefined
-  for (const member of line.split(',')) {
-    const age = parseDeltaSeconds(member.trim())
-    if (age === undefined) return undefined
-    max = max === undefined ? age : Math.max(max, age)
-  }
-  return max
+  return undefined
 }
 
 /**
@@ -184,8 +173,8 @@ export function statusRuleMs(route: RouteCache, status: number): number | undefi
 
 /**
  * The route's freshness for a status: its status rule (exact, then class), else `defaultTtlMs` for
- * heuristically cacheable statuses other than 5xx (a 501 is stored only when a rule says so),
- * else undefined. 0 means "never store this status" (see storable.ts).
+ * heuristically cacheable statuses other than 5xx (a 501 gets a lifetime from the origin or from
+ * a rule, never from the default), else undefined. 0 means "never store this status" (see storable.ts).
  */
 export function routeTtlMs(route: RouteCache, status: number): number | undefined {
   const rule = statusRuleMs(route, status)
@@ -223,8 +212,8 @@ export function freshnessFor(
 export const HEURISTIC_CAP_MS = 86_400_000
 
 /**
- * RFC 9111 §4.2.2: when the route opts in, a heuristically cacheable response (not 5xx: those are
- * stored only by rule) with Last-Modified is fresh for a fraction of its age at the time of the
+ * RFC 9111 §4.2.2: when the route opts in, a heuristically cacheable response (not 5xx: those get
+ * a lifetime only from the origin or a route rule) with Last-Modified is fresh for a fraction of its age at the time of the
  * response, as the RFC suggests ("typical setting of this fraction might be 10%").
  */
 export function heuristicFreshness(status: number, headers: HeaderMap, route: RouteCache, responseTime: number): Freshness | undefined {

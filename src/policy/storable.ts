@@ -85,14 +85,18 @@ export function notPartial(x: StoreInput): Reason | undefined {
 
 /**
  * Status rules: 1xx and 304 are never stored (interim; a 304 refreshes an entry, RFC 9111 §4.3.4);
- * a route status rule of 0 (exact code, else its class) means "never store"; 5xx is stored only
- * when a route rule gives it a positive TTL.
+ * a route status rule of 0 (exact code, else its class) means "never store", whatever the origin
+ * says: the operator's word on their own origin wins. Otherwise RFC 9111 §3 lets a cache store any
+ * final status it understands once the response has explicit freshness (max-age, s-maxage,
+ * Expires, or a targeted field), so a 5xx is stored with explicit freshness from the origin, as
+ * nginx, Traffic Server and httpd do, or with a positive route rule. Without either, a 5xx is not:
+ * the route's `ttl` and heuristic freshness never reach 5xx (freshness.ts).
  */
 export function cacheableStatus(x: StoreInput): Reason | undefined {
   if (x.status < 200 || x.status === 304) return 'STATUS'
   const rule = statusRuleMs(x.route, x.status)
   if (rule === 0) return 'STATUS'
-  if (x.status >= 500 && x.status <= 599 && rule === undefined) return 'STATUS'
+  if (x.status >= 500 && rule === undefined && x.freshness?.source !== 'origin') return 'STATUS'
   return undefined
 }
 

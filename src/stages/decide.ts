@@ -54,3 +54,17 @@ export function canServeStaleOnError(entry: CacheEntry, rd: RequestDirectives, n
   if (entry.noCache) return false
   return rd.staleIfError !== undefined && now - entry.staleAt <= rd.staleIfError * 1000
 }
+
+/**
+ * May this entry answer a connection-level failure (the origin unreachable, too slow, or gone
+ * before a whole response)? RFC 9111 §4.2.4 lets a cache that is "disconnected" serve stale
+ * without the origin's or the client's permission; corral bounds it to `windowMs` past staleness
+ * (the route's staleIfDisconnected, 0: off). Never for a response that forbade stale serving:
+ * must-revalidate, proxy-revalidate, s-maxage (§5.2.2.2, §5.2.2.8, §5.2.2.10) or unqualified
+ * no-cache (§4.2.4 names it among the directives that prohibit a stale response). Windows are
+ * half-open, like every other: at staleAt + windowMs it is over.
+ */
+export function canServeStaleDisconnected(entry: CacheEntry, windowMs: number, now: number): boolean {
+  if (windowMs <= 0 || entry.noStale || entry.noCache) return false
+  return now < entry.staleAt + windowMs
+}

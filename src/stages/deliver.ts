@@ -57,7 +57,7 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
   const clientCacheControl = own === undefined && fwd?.stored !== false ? ctx.route?.cache?.clientCacheControl : undefined
   const { fields, upstreamCacheStatus } = flatten(entry, clientCacheControl)
   const ageS = Math.floor(currentAgeMs(entry.initialAgeMs, entry.responseTime, now) / 1000)
-  const cacheStatus = cacheStatusMember(status, Math.floor((entry.staleAt - now) / 1000), fwd)
+  const cacheStatus = cacheStatusMember(status, remainingTtlS(entry, ageS), fwd)
   const headers = fields.slice()
   if (own !== undefined) headers.push(...own)
   headers.push(
@@ -186,6 +186,16 @@ function notModifiedHeaders(flat: string[]): string[] {
     if (NOT_MODIFIED_FIELDS.has(name)) out.push(name, flat[i + 1] as string)
   }
   return out
+}
+
+/**
+ * RFC 9211 `ttl`: the freshness lifetime minus the current age, both in the whole seconds that
+ * clients see (max-age, Age), so that ttl + Age is the lifetime. Flooring the milliseconds left
+ * instead would say ttl=4 for a fresh max-age=5 entry whose Age is 0, once a millisecond passed.
+ */
+function remainingTtlS(entry: CacheEntry, ageS: number): number {
+  const lifetimeMs = entry.staleAt - entry.responseTime + entry.initialAgeMs
+  return Math.floor(lifetimeMs / 1000) - ageS
 }
 
 /** One RFC 9211 list member for this cache. `ttlS`: remaining freshness of what was served (negative when stale). */

@@ -18,6 +18,11 @@ export interface CacheKey {
   readonly id: string
   /** The values of the route's key headers and cookies ('' when the route names none). */
   readonly selector: string
+  /**
+   * The path and query the key was made of (normalized path, keyed query): what a cache fetch
+   * asks the origin for, so that two requests sharing an entry are one request to the origin too.
+   */
+  readonly target: string
 }
 
 export function cacheKey(ctx: RequestContext, recipe: KeyRecipe): CacheKey {
@@ -25,16 +30,16 @@ export function cacheKey(ctx: RequestContext, recipe: KeyRecipe): CacheKey {
 }
 
 export function keyFor(host: string, path: string, query: string, recipe: KeyRecipe, headers: IncomingHttpHeaders): CacheKey {
-  let key = `GET http://${host}${normalizePath(path)}`
   const q = keyQuery(query, recipe.query)
-  if (q !== '') key += `?${q}`
+  const target = q === '' ? normalizePath(path) : `${normalizePath(path)}?${q}`
+  const key = `GET http://${host}${target}`
   let selector = ''
   for (const name of recipe.headers) selector += `h:${name}=${headerValue(headers[name]) ?? ''}\n`
   if (recipe.cookies.length > 0) {
     const jar = parseCookies(headerValue(headers.cookie))
     for (const name of recipe.cookies) selector += `c:${name}=${jar.get(name) ?? ''}\n`
   }
-  return { key, id: hashId(key), selector }
+  return { key, id: hashId(key), selector, target }
 }
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/
@@ -66,12 +71,12 @@ function paramName(param: string): string {
   return eq === -1 ? param : param.slice(0, eq)
 }
 
-// Sort by name first so that `a=2&a=1` keeps a stable order between equal names only by value.
+// By name only, and the sort is stable: repeated parameters keep their order (`x=1&x=2` and
+// `x=2&x=1` are different requests to most origins, so they are different keys).
 function compareParams(a: string, b: string): number {
   const na = paramName(a)
   const nb = paramName(b)
-  if (na !== nb) return na < nb ? -1 : 1
-  return a < b ? -1 : a > b ? 1 : 0
+  return na === nb ? 0 : na < nb ? -1 : 1
 }
 
 export function parseCookies(header: string | undefined): Map<string, string> {

@@ -34,9 +34,11 @@ export function receive(req: IncomingMessage, res: ServerResponse): RequestConte
   } else {
     return new GatewayError('CORRAL_ERR_BAD_REQUEST', 'request target must be a path')
   }
-  if (host === undefined || host === '' || !/^[A-Za-z0-9.\-_:[\]]+$/.test(host)) {
-    return new GatewayError('CORRAL_ERR_BAD_REQUEST', 'missing or malformed Host header')
-  }
+  // RFC 9110 §7.2 / RFC 9112 §3.2: one Host, and a valid one, or 400 (also when the absolute
+  // form supplies the authority: two Host fields are a smuggling attempt either way).
+  if (hasSeveralHosts(req.rawHeaders)) return new GatewayError('CORRAL_ERR_BAD_REQUEST', 'more than one Host header')
+  if (host === undefined || host === '') return new GatewayError('CORRAL_ERR_BAD_REQUEST', 'missing Host header')
+  if (!isValidHost(host)) return new GatewayError('CORRAL_ERR_BAD_REQUEST', 'malformed Host header')
   const lower = host.toLowerCase()
   return {
     req,
@@ -57,6 +59,30 @@ export function receive(req: IncomingMessage, res: ServerResponse): RequestConte
     lockRole: undefined,
     originMs: undefined,
   }
+}
+
+/**
+ * RFC 3986 §3.2.2–3.2.3 as far as a host can be one: an IPv6 literal in brackets, or a name of
+ * letters, digits, '-', '.', '_' and '~' (the unreserved characters; no name system has more),
+ * then an optional port of at most five digits.
+ */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::(\d{0,5}))?$/
+
+export function isValidHost(host: string): boolean {
+  const m = HOST.exec(host)
+  return m !== null && (m[1] === undefined || m[1] === '' || Number(m[1]) <= 65_535)
+}
+
+/** node keeps the first of several Host fields and drops the others: count them in the raw head. */
+function hasSeveralHosts(raw: readonly string[]): boolean {
+  let seen = false
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length !== 4 || name.toLowerCase() !== 'host') continue
+    if (seen) return true
+    seen = true
+  }
+  return false
 }
 
 function requestId(req: IncomingMessage): string {

@@ -15,6 +15,7 @@ import { parseVary, varySignature } from '../policy/vary.js'
 import { headerValue } from '../http.js'
 import type { Reason } from '../status.js'
 import { newGeneration, newVersion, variantId } from '../store/ids.js'
+import { entryBytes, ownBody } from '../store/memory.js'
 import type { CacheEntry, CacheStore, Lease, StoreWrite, VaryIndex, WriteResult } from '../store/types.js'
 import { NO_DIRECTIVES } from './decide.js'
 import type { CacheKey } from './key.js'
@@ -90,15 +91,18 @@ export function buildEntry(
   const headers = storedHeaders.filter(([name]) => name !== 'content-length' && !(name === 'set-cookie' && route.setCookie === 'strip'))
   // RFC 9110 §6.6.1: a recipient with a clock that caches a response without Date adds one.
   if (!headers.some(([name]) => name === 'date')) headers.push(['date', new Date(head.responseTime).toUTCString()])
-  let size = body.length + 200
-  for (const [name, value] of headers) size += name.length + value.length + 16
+  // A body of its own, exactly sized: not a view that keeps a socket chunk or Node's shared pool alive.
+  const own = ownBody(body)
+  const version = newVersion()
+  const signature = storable.vary.length > 0 ? varySignature(storable.vary, reqHeaders) : ''
+  const size = entryBytes({ key: key.key, version, headers, body: own, etag, lastModified, vary: storable.vary, varySignature: signature, selector: key.selector })
   return {
     kind: 'entry',
-    version: newVersion(),
+    version,
     key: key.key,
     status: head.status,
     headers,
-    body,
+    body: own,
     requestTime: head.requestTime,
     responseTime: head.responseTime,
     initialAgeMs,
@@ -111,7 +115,7 @@ export function buildEntry(
     noCache: d.noCache === true,
     noStale: d.mustRevalidate || d.proxyRevalidate || d.sMaxage !== undefined,
     vary: storable.vary,
-    varySignature: storable.vary.length > 0 ? varySignature(storable.vary, reqHeaders) : '',
+    varySignature: signature,
     selector: key.selector,
     size,
   }

@@ -1,6 +1,9 @@
 /**
- * Conformance: serving stale responses (cache-tests module `stale`): what forbids it and the
- * stale-while-revalidate window.
+ * Conformance: serving stale responses (cache-tests module `stale`): what forbids it, the
+ * stale-while-revalidate window, and (the suite's `check` cases) when corral serves stale on its
+ * own: a disconnected origin (RFC 9111 §4.2.4, the route's `staleIfDisconnected`, 5 minutes by
+ * default) and stale-if-error. Not ported: `stale-sie-503` (its request disconnects, as
+ * `stale-sie-close` does) and `stale-warning-*` (RFC 9111 dropped the Warning field).
  */
 import { describe, expect, it } from 'vitest'
 import { pause, useConformance } from './suite.js'
@@ -59,5 +62,37 @@ describe('stale: optimal', () => {
     const got = await t.cached(path)
     expect(got.body).toBe('x')
     await settled()
+  })
+})
+
+describe('stale: check', () => {
+  it('stale-close: a stale response is served when the origin closes the connection', async () => {
+    const path = '/stale-close'
+    t.origin.on(path, (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=2' }, body: 'stored' } : { hangUp: true }))
+    await t.send(path)
+    pause()
+    const got = await t.notCached(path)
+    expect(got).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'stored' })
+    expect(got.cacheStatusHeader).toContain('detail=stale-if-disconnected')
+  })
+
+  it('stale-503: corral does not serve a stale response for a 503 without stale-if-error (an answer, not a disconnection)', async () => {
+    // The suite asks whether the stale response is used; corral passes the 503 on.
+    const path = '/stale-503'
+    t.origin.on(path, (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=2' }, body: 'stored' } : { status: 503, body: 'unavailable' }))
+    await t.send(path)
+    pause()
+    const got = await t.notCached(path)
+    expect(got).toMatchObject({ status: 503, body: 'unavailable' })
+  })
+
+  it('stale-sie-close: with stale-if-error, a stale response is served when the origin closes the connection', async () => {
+    const path = '/stale-sie-close'
+    t.origin.on(path, (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=2, stale-if-error=60' }, body: 'stored' } : { hangUp: true }))
+    await t.send(path)
+    pause()
+    const got = await t.notCached(path)
+    expect(got).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'stored' })
+    expect(got.cacheStatusHeader).toContain('detail=stale-if-error')
   })
 })

@@ -8,6 +8,10 @@
  *  - "validated": the origin saw a conditional request (If-None-Match / If-Modified-Since);
  *  - "pause": the suite waits a few seconds between requests; here the faked Date moves 3 s.
  *
+ * Each file groups its cases by the suite's `kind`: `describe('<module>: required')`, `…: optimal`,
+ * and `…: check` for the cases the suite only asks about (no requirement; they assert what corral
+ * does, with the RFC section that decides it).
+ *
  * Every test runs with Date faked (only Date: the gateway's timers stay real), so that relative
  * dates ("Expires: now + 10000 s") are exact. Each test uses its own path (the suite id), because
  * the gateway and its store live for the whole file.

@@ -6,6 +6,7 @@ const t = useGateway(() => ({
   routes: [
     { name: 'ttl', match: { path: '/ttl/' }, cache: { ttl: '10s', statusTtl: { 404: '5s', 503: '2s' } } },
     { name: 'override', match: { path: '/override/' }, cache: { ttl: '30s', originCacheControl: 'override' } },
+    { name: 'no-5xx', match: { path: '/no-5xx/' }, cache: { statusTtl: { '5xx': 0 } } },
     { name: 'default', cache: true },
   ],
 }))
@@ -66,6 +67,31 @@ describe('freshness', () => {
     expect(await t.get('/old')).toMatchObject({ body: 'v2' })
   })
 
+  it.each<[string, string | string[], number]>([
+    ['a list: the first member', '30, 7200', 30],
+    ['a list with a trailing token: the first member', '30, old', 30],
+    ['two Age lines: the first', ['30', '7200'], 30],
+    ['two Age lines, the second invalid: the first', ['30', 'old'], 30],
+    ['an invalid first member: Age is ignored', 'old, 30', 0],
+    ['an invalid value: Age is ignored', '-30', 0],
+  ])('reads the upstream Age as RFC 9111 §5.1 says: %s', async (name, age, expected) => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const path = `/age/${name.replace(/\W+/g, '-')}`
+    t.origin.on(path, { headers: { 'cache-control': 'max-age=100', age }, body: 'x' })
+    expect((await t.get(path)).age).toBe(expected)
+    later(5_000)
+    expect(await t.get(path)).toMatchObject({ cacheStatus: 'HIT', age: expected + 5 })
+  })
+
+  it('an Age list is as old as its first member: fresh with "0, 20", stale on arrival with "20, 0"', async () => {
+    t.origin.on('/age-first-young', (_r, n) => ({ headers: { 'cache-control': 'max-age=10', age: ['0', '20'] }, body: `v${n}` }))
+    t.origin.on('/age-first-old', (_r, n) => ({ headers: { 'cache-control': 'max-age=10', age: '20, 0' }, body: `v${n}` }))
+    await t.get('/age-first-young')
+    await t.get('/age-first-old')
+    expect(await t.get('/age-first-young')).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
+    expect(await t.get('/age-first-old')).toMatchObject({ cacheStatus: 'EXPIRED', body: 'v2' })
+  })
+
   it('no default TTL: a response without freshness information is not stored', async () => {
     t.origin.on('/plain', (_r, n) => ({ body: `v${n}` }))
     expect(await t.get('/plain')).toMatchObject({ cacheStatus: 'MISS', body: 'v1' })
@@ -122,10 +148,21 @@ describe('what is never stored', () => {
     expect(await t.get('/never')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
   })
 
-  it('a 5xx without a rule', async () => {
-    t.origin.on('/err', (_r, n) => ({ status: 500, headers: { 'cache-control': 'max-age=60' }, body: `v${n}` }))
+  it('a 5xx without explicit freshness or a rule', async () => {
+    t.origin.on('/err', (_r, n) => ({ status: 500, headers: { 'last-modified': 'Mon, 15 Jan 2024 12:00:00 GMT' }, body: `v${n}` }))
     await t.get('/err')
-    expect(await t.get('/err')).toMatchObject({ status: 500, body: 'v2' })
+    expect(await t.get('/err')).toMatchObject({ status: 500, cacheStatus: 'MISS', body: 'v2' })
+  })
+
+  it("a 5xx with max-age, when the route says 5xx: 0 (the operator's word wins)", async () => {
+    t.origin.on('/no-5xx/down', (_r, n) => ({ status: 503, headers: { 'cache-control': 'max-age=60' }, body: `d${n}` }))
+    t.origin.on('/no-5xx/ok', (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `o${n}` }))
+    expect(await t.get('/no-5xx/down')).toMatchObject({ status: 503, cacheStatus: 'MISS', body: 'd1' })
+    const again = await t.get('/no-5xx/down')
+    expect(again).toMatchObject({ status: 503, cacheStatus: 'MISS', body: 'd2' })
+    expect(again.cacheStatusHeader).toBe('corral; fwd=uri-miss; fwd-status=503; detail=status')
+    await t.get('/no-5xx/ok')
+    expect(await t.get('/no-5xx/ok')).toMatchObject({ status: 200, cacheStatus: 'HIT', body: 'o1' })
   })
 
   it('a request with Authorization, unless the response says public or s-maxage', async () => {
@@ -142,6 +179,36 @@ describe('what is never stored', () => {
     t.origin.on('/req-no-store', (_r, n) => ({ headers: { 'cache-control': 'max-age=60' }, body: `v${n}` }))
     await t.get('/req-no-store', { headers: { 'cache-control': 'no-store' } })
     expect(await t.get('/req-no-store')).toMatchObject({ cacheStatus: 'MISS', body: 'v2' })
+  })
+})
+
+describe('a 5xx with explicit freshness (RFC 9111 §3)', () => {
+  it.each<[string, number, () => Record<string, string>]>([
+    ['max-age', 503, () => ({ 'cache-control': 'max-age=2', 'retry-after': '2' })],
+    ['s-maxage', 500, () => ({ 'cache-control': 's-maxage=2' })],
+    ['Expires', 502, () => ({ expires: new Date(Date.now() + 2_000).toUTCString() })],
+    ['a targeted field (CDN-Cache-Control)', 504, () => ({ 'cdn-cache-control': 'max-age=2', 'cache-control': 'no-store' })],
+    ['an unknown status with max-age', 599, () => ({ 'cache-control': 'max-age=2' })],
+  ])('is stored like any other response: %s', async (name, status, headers) => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const path = `/5xx/${name.replace(/\W+/g, '-')}`
+    t.origin.on(path, (_r, n) => ({ status, headers: headers(), body: `e${n}` }))
+    const miss = await t.get(path)
+    expect(miss).toMatchObject({ status, cacheStatus: 'MISS', body: 'e1' })
+    expect(miss.cacheStatusHeader).toMatch(new RegExp(`^corral; fwd=uri-miss; fwd-status=${status}; ttl=[12]; stored$`))
+    expect(await t.get(path)).toMatchObject({ status, cacheStatus: 'HIT', body: 'e1' })
+    later(2_100)
+    expect(await t.get(path)).toMatchObject({ status, cacheStatus: 'EXPIRED', body: 'e2' })
+    expect(t.origin.hitsOn(path)).toBe(2)
+  })
+
+  it('a route ttl does not reach a 5xx: only the origin or a statusTtl rule gives it a lifetime', async () => {
+    t.origin.on('/ttl/no-lifetime', (_r, n) => ({ status: 502, body: `n${n}` }))
+    t.origin.on('/ttl/own-lifetime', (_r, n) => ({ status: 502, headers: { 'cache-control': 'max-age=60' }, body: `o${n}` }))
+    await t.get('/ttl/no-lifetime')
+    await t.get('/ttl/own-lifetime')
+    expect(await t.get('/ttl/no-lifetime')).toMatchObject({ status: 502, cacheStatus: 'MISS', body: 'n2' })
+    expect(await t.get('/ttl/own-lifetime')).toMatchObject({ status: 502, cacheStatus: 'HIT', body: 'o1' })
   })
 })
 
@@ -185,14 +252,38 @@ describe('headers on the way out', () => {
       headers: { 'cache-control': 'max-age=60', 'x-app': 'yes', connection: 'x-internal', 'x-internal': 'secret', 'proxy-authenticate': 'Basic' },
       body: 'h',
     })
+    // The origin's Date has whole seconds: up to a second of apparent age, so Age may say 1.
     const miss = await t.get('/h')
     expect(miss.cacheStatusHeader).toMatch(/^corral; fwd=uri-miss; fwd-status=200; ttl=(59|60); stored$/)
+    expect(miss.cacheStatusHeader).toContain(`ttl=${60 - (miss.age ?? 0)};`)
     const hit = await t.get('/h')
     expect(hit.headers['x-app']).toBe('yes')
     expect(hit.headers['x-internal']).toBeUndefined()
     expect(hit.headers['proxy-authenticate']).toBeUndefined()
-    expect(hit.cacheStatusHeader).toMatch(/^corral; hit; ttl=(59|60)$/)
-    expect(hit.age).toBe(0)
+    expect(hit.cacheStatusHeader).toBe(`corral; hit; ttl=${60 - (hit.age ?? -1)}`)
+    expect(hit.age).toBeLessThanOrEqual(1)
+  })
+
+  it('Cache-Status ttl is max-age minus Age in whole seconds, however long the origin took', async () => {
+    // A clock on a whole second, so that the origin's Date (whole seconds) adds no apparent age;
+    // the origin takes 30 ms, which counts into the entry's age (RFC 9111 §4.2.3). Age says 0,
+    // so ttl must say 5: the milliseconds left (4.97 s) are not what a client can check.
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Math.ceil(Date.now() / 1000) * 1000)
+    t.origin.on('/ttl5', () => {
+      later(30)
+      return { headers: { 'cache-control': 'max-age=5' }, body: 'x' }
+    })
+    const miss = await t.get('/ttl5')
+    expect(miss).toMatchObject({ cacheStatus: 'MISS', age: 0 })
+    expect(miss.cacheStatusHeader).toBe('corral; fwd=uri-miss; fwd-status=200; ttl=5; stored')
+    expect(await t.get('/ttl5')).toMatchObject({ age: 0, cacheStatusHeader: 'corral; hit; ttl=5' })
+    later(2_500)
+    expect(await t.get('/ttl5')).toMatchObject({ cacheStatus: 'HIT', age: 2, cacheStatusHeader: 'corral; hit; ttl=3' })
+    later(2_500)
+    // 5.03 s old: stale, and ttl says by how much in the same whole seconds
+    t.origin.on('/ttl5', { headers: { 'cache-control': 'max-age=5' }, body: 'y' })
+    expect(await t.get('/ttl5', { headers: { 'cache-control': 'max-stale' } })).toMatchObject({ cacheStatus: 'STALE', age: 5, cacheStatusHeader: 'corral; hit; ttl=0; detail=max-stale' })
   })
 
   it('appends its Cache-Status member after the origin one (RFC 9211)', async () => {

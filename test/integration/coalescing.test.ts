@@ -1,6 +1,6 @@
 /** A crowd of requests for one key costs the origin one fetch; unshareable answers are never shared. */
 import { describe, expect, it, vi } from 'vitest'
-import { type Got, client, startTestGateway, testConfig, useGateway } from '../helpers/gateway.js'
+import { type Got, client, later, startTestGateway, testConfig, useGateway } from '../helpers/gateway.js'
 
 const t = useGateway((originUrl) => ({
   upstreams: { default: { url: originUrl, connections: 256 } },
@@ -99,6 +99,23 @@ describe('request coalescing', () => {
     expect(t.origin.hitsOn('/fail')).toBe(1)
   })
 
+  it('a crowd on a stale key whose origin drops the connection: one origin request, every waiter gets the stale copy (RFC 9111 §4.2.4)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    t.origin.on('/gone', (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=1' }, body: 'kept' } : { hangUp: true }))
+    await t.get('/gone')
+    later(2_000)
+    const open = t.origin.closeGate()
+    const responses = crowd(30, '/gone')
+    await queued(() => t.origin.held === 1 && totalFollowers() === 29)
+    open()
+    const all = await responses
+    expect(all.map((r) => `${r.status} ${r.cacheStatus} ${r.body}`)).toEqual(Array.from({ length: 30 }, () => '200 STALE kept'))
+    const waiters = all.filter((r) => r.cacheStatusHeader?.includes('collapsed'))
+    expect(waiters).toHaveLength(29)
+    for (const w of waiters) expect(w.cacheStatusHeader).toMatch(/^corral; fwd=stale; ttl=-\d+; collapsed; detail=stale-if-disconnected$/)
+    expect(t.origin.hitsOn('/gone')).toBe(2)
+  })
+
   it('a crowd asking for three variants of a cold key: one origin fetch per variant', async () => {
     t.origin.on('/variants', (r) => ({
       headers: { 'cache-control': 'max-age=60', vary: 'accept-encoding' },
@@ -127,6 +144,19 @@ describe('request coalescing', () => {
     // not stored: the next request asks again
     await t.get('/overloaded')
     expect(t.origin.hitsOn('/overloaded')).toBe(2)
+  })
+
+  it('an origin 5xx with explicit freshness is stored: the crowd gets the entry, and so do later requests', async () => {
+    t.origin.on('/overloaded-fresh', { status: 503, headers: { 'cache-control': 'max-age=60', 'retry-after': '5' }, body: 'busy' })
+    const open = t.origin.closeGate()
+    const responses = crowd(30, '/overloaded-fresh')
+    await queued(() => t.origin.held === 1 && totalFollowers() === 29)
+    open()
+    const all = await responses
+    expect(all.map((r) => `${r.status} ${r.body} ${String(r.headers['retry-after'])}`)).toEqual(Array.from({ length: 30 }, () => '503 busy 5'))
+    expect(all.filter((r) => r.cacheStatusHeader?.includes('collapsed'))).toHaveLength(29)
+    expect(await t.get('/overloaded-fresh')).toMatchObject({ status: 503, cacheStatus: 'HIT', body: 'busy' })
+    expect(t.origin.hitsOn('/overloaded-fresh')).toBe(1)
   })
 
   it.each([

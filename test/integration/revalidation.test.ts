@@ -6,6 +6,8 @@ const t = useGateway((originUrl) => ({
   upstreams: { default: { url: originUrl, headersTimeout: '300ms' } },
   routes: [
     { name: 'sie', match: { path: '/sie/' }, cache: { staleIfError: '1m' } },
+    { name: 'sie-5xx-rule', match: { path: '/sie-rule/' }, cache: { staleIfError: '1m', statusTtl: { '5xx': '10s' } } },
+    { name: 'connected', match: { path: '/connected/' }, cache: { staleIfDisconnected: 0 } },
     { name: 'per-user', match: { path: '/per-user/' }, cache: { key: { cookies: ['session'] } } },
     { name: 'default', cache: true },
   ],
@@ -293,6 +295,33 @@ describe('stale-if-error', () => {
     expect(await t.get('/sie/sm')).toMatchObject({ status: 502 })
   })
 
+  it.each([
+    ['its own max-age', '/sie/5xx-fresh', { 'cache-control': 'max-age=60' }],
+    ['a route statusTtl rule', '/sie-rule/5xx', {}],
+  ])('a 5xx stored by %s does not replace a stale copy that stale-if-error may answer', async (_name, path, headers) => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    t.origin.on(path, (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=1' }, body: 'good' } : { status: 503, headers, body: `down${n}` }))
+    await t.get(path)
+    later(2_000)
+    const stale = await t.get(path)
+    expect(stale).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'good' })
+    expect(stale.cacheStatusHeader).toMatch(/^corral; fwd=stale; fwd-status=503; ttl=-\d+; detail=stale-if-error$/)
+    // The 503 was not stored over it: the next request asks the origin again and is answered stale again.
+    expect(await t.get(path)).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'good' })
+    expect(t.origin.hitsOn(path)).toBe(3)
+  })
+
+  it('without stale-if-error, a 5xx with max-age replaces the stale entry like any response', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    t.origin.on('/5xx-replaces', (_r, n) =>
+      n === 1 ? { headers: { 'cache-control': 'max-age=1' }, body: 'good' } : { status: 503, headers: { 'cache-control': 'max-age=60' }, body: `down${n}` },
+    )
+    await t.get('/5xx-replaces')
+    later(2_000)
+    expect(await t.get('/5xx-replaces')).toMatchObject({ status: 503, cacheStatus: 'EXPIRED', body: 'down2' })
+    expect(await t.get('/5xx-replaces')).toMatchObject({ status: 503, cacheStatus: 'HIT', body: 'down2' })
+  })
+
   it('without a stale copy an unreachable origin is a 502 and a slow one a 504', async () => {
     t.origin.on('/sie/none-down', { hangUp: true })
     t.origin.on('/sie/none-slow', { delayMs: 600 })
@@ -302,5 +331,78 @@ describe('stale-if-error', () => {
     const slow = await t.get('/sie/none-slow')
     expect(slow.status).toBe(504)
     expect(slow.body).toContain('CORRAL_ERR_ORIGIN_TIMEOUT')
+  })
+})
+
+describe('disconnected: a stale copy when the origin cannot be reached (RFC 9111 §4.2.4)', () => {
+  const stored = { headers: { 'cache-control': 'max-age=1' }, body: 'good' }
+
+  it.each([
+    ['a dropped connection', { hangUp: true }],
+    ['a timeout', { delayMs: 600, body: 'slow' }],
+    ['a response broken off mid-body', { breakOff: true, headers: { 'cache-control': 'max-age=60' }, body: 'x'.repeat(1_000) }],
+  ])('serves the stale copy on %s, without any stale-if-error (STALE, detail=stale-if-disconnected)', async (name, failure) => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const path = `/dc/${name.replace(/ /g, '-')}`
+    t.origin.on(path, (_r, n) => (n === 1 ? stored : failure))
+    await t.get(path)
+    later(2_000)
+    const res = await t.get(path)
+    expect(res).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'good', age: 2 })
+    expect(res.cacheStatusHeader).toMatch(/^corral; fwd=stale; ttl=-\d+; detail=stale-if-disconnected$/)
+  })
+
+  it('an origin 5xx is an answer, not a disconnection: it goes through', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    t.origin.on('/dc/503', (_r, n) => (n === 1 ? stored : { status: 503, body: 'down' }))
+    await t.get('/dc/503')
+    later(2_000)
+    expect(await t.get('/dc/503')).toMatchObject({ status: 503, cacheStatus: 'EXPIRED', body: 'down' })
+  })
+
+  it('lasts 5 minutes past staleness by default; then the error goes through', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    t.origin.on('/dc/window', (_r, n) => (n === 1 ? stored : { hangUp: true }))
+    await t.get('/dc/window')
+    later(300_000) // stale for 299 s and a fraction
+    expect(await t.get('/dc/window')).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'good' })
+    later(1_000) // stale for 300 s or more: past the window, though the entry is still retained
+    const late = await t.get('/dc/window')
+    expect(late.status).toBe(502)
+    expect(late.body).toContain('CORRAL_ERR_ORIGIN_UNREACHABLE')
+  })
+
+  it.each([
+    ['must-revalidate', 'max-age=1, must-revalidate'],
+    ['proxy-revalidate', 'max-age=1, proxy-revalidate'],
+    ['s-maxage', 's-maxage=1'],
+    ['no-cache', 'max-age=1, no-cache'],
+  ])('never when %s forbids stale serving: the error goes through', async (name, cc) => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const path = `/dc/forbidden-${name}`
+    t.origin.on(path, (_r, n) => (n === 1 ? { headers: { 'cache-control': cc }, body: 'good' } : { hangUp: true }))
+    await t.get(path)
+    later(2_000)
+    expect(await t.get(path)).toMatchObject({ status: 502 })
+  })
+
+  it('stale-if-error comes first; past its window, the disconnected window still answers a dropped connection', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    t.origin.on('/dc/after-sie', (_r, n) => (n === 1 ? { headers: { 'cache-control': 'max-age=1, stale-if-error=5' }, body: 'good' } : { hangUp: true }))
+    await t.get('/dc/after-sie')
+    later(2_000)
+    expect((await t.get('/dc/after-sie')).cacheStatusHeader).toContain('detail=stale-if-error')
+    later(10_000)
+    const res = await t.get('/dc/after-sie')
+    expect(res).toMatchObject({ status: 200, cacheStatus: 'STALE', body: 'good' })
+    expect(res.cacheStatusHeader).toContain('detail=stale-if-disconnected')
+  })
+
+  it("a route's staleIfDisconnected: 0 turns it off", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    t.origin.on('/connected/x', (_r, n) => (n === 1 ? stored : { hangUp: true }))
+    await t.get('/connected/x')
+    later(2_000)
+    expect(await t.get('/connected/x')).toMatchObject({ status: 502 })
   })
 })

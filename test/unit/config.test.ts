@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { UNKEYED_OVERRIDES } from '../../src/policy/unkeyed.js'
 import {
   ConfigError,
   compileConfig,
@@ -83,6 +84,7 @@ describe('compileConfig: defaults', () => {
       staleWhileRevalidateMs: 0,
       staleIfErrorMs: 0,
       retainStaleMs: 600_000,
+      staleIfDisconnectedMs: 300_000,
       jitter: 0,
       maxObjectBytes: 8_388_608,
       key: { query: { mode: 'all' }, headers: [], cookies: [] },
@@ -94,6 +96,7 @@ describe('compileConfig: defaults', () => {
       clientCacheControl: undefined,
       coalesce: { lock: 'distributed', leaseMs: 5_000, waitTimeoutMs: 10_000, onTimeout: 'stale' },
       earlyRefresh: 0,
+      notForwarded: new Set(UNKEYED_OVERRIDES),
     })
   })
 
@@ -206,6 +209,7 @@ describe('compileConfig: a full route', () => {
       staleWhileRevalidateMs: 30_000,
       staleIfErrorMs: 600_000,
       retainStaleMs: 3_600_000,
+      staleIfDisconnectedMs: 300_000,
       jitter: 0.1,
       maxObjectBytes: 1_048_576,
       key: { query: { mode: 'only', names: new Set(['page', 'sort']) }, headers: ['accept-language'], cookies: ['currency'] },
@@ -221,6 +225,7 @@ describe('compileConfig: a full route', () => {
       clientCacheControl: undefined,
       coalesce: { lock: 'distributed', leaseMs: 2_000, waitTimeoutMs: 1_000, onTimeout: 'error' },
       earlyRefresh: 0.1,
+      notForwarded: new Set(UNKEYED_OVERRIDES),
     })
   })
 
@@ -315,7 +320,7 @@ describe('compileConfig: issues', () => {
     [
       'unknown nested key',
       { upstreams: API, routes: [{}, { cache: { tll: '5m' } }] },
-      ['routes[1].cache.tll: unknown key'],
+      ['routes[1].cache.tll: unknown key (did you mean "ttl"?)'],
     ],
     ['missing upstreams', {}, ['upstreams: required']],
     ['no upstreams', { upstreams: {} }, ['upstreams: expected at least one upstream']],
@@ -344,6 +349,11 @@ describe('compileConfig: issues', () => {
     ],
     ['bad redis cluster node', { upstreams: API, store: { redis: { cluster: ['redis://a:1', 'a:2'] } } }, ['store.redis.cluster[1]: expected a redis:// or rediss:// URL']],
     ['redis prefix with a colon', { upstreams: API, store: { redis: { url: 'redis://a', prefix: 'a:b' } } }, ['store.redis.prefix: use letters, digits, "_", "." and "-" (the format version and ":" are added)']],
+    [
+      'forwardHeaders naming a field corral forwards anyway',
+      { upstreams: API, routes: [{ cache: { forwardHeaders: ['X-Forwarded-Prefix', 'accept'] } }] },
+      ['routes[0].cache.forwardHeaders[1]: "accept" is forwarded anyway: only the fields corral drops can be allowed (docs/configuration.md, "Fields not forwarded")'],
+    ],
     ['zero workers', { upstreams: API, server: { workers: 0 } }, ['server.workers: expected a number of processes 1..256, or auto (one per CPU core)']],
     ['workers words', { upstreams: API, server: { workers: 'many' } }, ['server.workers: expected a number of processes 1..256, or auto (one per CPU core)']],
     ['bad size', { upstreams: API, server: { maxBodySize: '10 megs' } }, ['server.maxBodySize: expected a size like "1MiB"']],
@@ -473,12 +483,33 @@ describe('compileConfig: issues', () => {
     expect(issues).toEqual([
       'upstreams.api.url: expected an http:// or https:// URL',
       'routes[0].cache.ttl: expected a duration like "30s"',
-      'routes[0].cache.tll: unknown key',
+      'routes[0].cache.tll: unknown key (did you mean "ttl"?)',
       'routes[1].match.path: must start with \'/\'',
       'foo: unknown key',
       'routes[0].upstream: unknown upstream "apx" (defined: api, static)',
       'routes[1].name: duplicate route name "route-0" (also routes[0])',
     ])
+  })
+
+  it.each<[string, unknown, string]>([
+    ['a swap', { upstreams: API, routes: [{}, { cache: { tll: '5m' } }] }, 'routes[1].cache.tll: unknown key (did you mean "ttl"?)'],
+    ['a missing letter', { upstreams: { api: { url: 'http://a', conections: 3 } } }, 'upstreams.api.conections: unknown key (did you mean "connections"?)'],
+    ['snake case', { upstreams: API, routes: [{ cache: { stale_while_revalidate: '5s' } }] }, 'routes[0].cache.stale_while_revalidate: unknown key (did you mean "staleWhileRevalidate"?)'],
+    ['upper case', { upstreams: API, LOG: { level: 'info' } }, 'LOG: unknown key (did you mean "log"?)'],
+    ['inside a union', { upstreams: API, routes: [{ cache: { key: { query: { onyl: ['a'] } } } }] }, 'routes[0].cache.key.query.onyl: unknown key (did you mean "only"?)'],
+    ['in a list item', { upstreams: API, routes: [{ cache: { bypass: [{ hedaer: 'x' }] } }] }, 'routes[0].cache.bypass[0].hedaer: unknown key (did you mean "header"?)'],
+    ['a route key', { upstreams: API, routes: [{ mach: { path: '/' } }] }, 'routes[0].mach: unknown key (did you mean "match"?)'],
+    ['redis', { upstreams: API, store: { redis: { url: 'redis://r', prefx: 'a' } } }, 'store.redis.prefx: unknown key (did you mean "prefix"?)'],
+  ])('suggests the key meant, when one is close: %s', (_what, raw, line) => {
+    expect(issuesOf(raw)).toContain(line)
+  })
+
+  it.each<[string, unknown, string]>([
+    ['nothing alike', { upstreams: API, foo: 1 }, 'foo: unknown key'],
+    ['a short word two edits away', { upstreams: API, routes: [{ cache: { url: '5m' } }] }, 'routes[0].cache.url: unknown key'],
+    ['a different word', { upstreams: API, routes: [{ cache: { expires: '5m' } }] }, 'routes[0].cache.expires: unknown key'],
+  ])('suggests nothing when no key is close: %s', (_what, raw, line) => {
+    expect(issuesOf(raw)).toContain(line)
   })
 
   it('throws a ConfigError: code, issues, message', () => {
@@ -565,6 +596,21 @@ describe('compileConfig: overrides', () => {
     ],
   ])('%s', (_name, raw, overrides, expected) => {
     expect(issuesOf(raw, overrides)).toEqual(expected)
+  })
+})
+
+describe('compileConfig: fields not forwarded on cache fetches', () => {
+  it('the built-in list, plus stripHeaders, less forwardHeaders and the key headers', () => {
+    const config = compileConfig(
+      { upstreams: API, routes: [{ cache: { forwardHeaders: ['X-Forwarded-Prefix'], stripHeaders: ['X-Tenant'], key: { headers: ['X-Original-URL'] } } }] },
+      'test.yaml',
+    )
+    const dropped = onlyRoute(config).cache!.notForwarded
+    expect(dropped.has('x-tenant')).toBe(true)
+    expect(dropped.has('x-forwarded-prefix')).toBe(false)
+    expect(dropped.has('x-original-url')).toBe(false)
+    expect(dropped.has('x-http-method-override')).toBe(true)
+    expect(describeConfig(config)).toContain('stripHeaders=x-tenant')
   })
 })
 
@@ -677,10 +723,28 @@ describe('compileConfig: HTTP semantics options', () => {
     expect(config.routes[0]!.cache?.clientCacheControl).toBe('private, max-age=60')
   })
 
+  it.each<[string, Record<string, unknown>, number, string | undefined]>([
+    ['the default is 5m', {}, 300_000, undefined],
+    ['the default shrinks to a shorter retainStale', { retainStale: '1m' }, 60_000, 'staleIfDisconnected=1m'],
+    ['0 turns it off', { staleIfDisconnected: 0 }, 0, 'staleIfDisconnected=0'],
+    ['as long as retainStale', { staleIfDisconnected: '1h', retainStale: '1h' }, 3_600_000, 'staleIfDisconnected=1h'],
+  ])('staleIfDisconnected: %s, and shown when not 5m', (_name, cache, ms, shown) => {
+    const config = withCache(cache)
+    expect(config.routes[0]!.cache?.staleIfDisconnectedMs).toBe(ms)
+    if (shown === undefined) expect(describeConfig(config)).not.toContain('staleIfDisconnected')
+    else expect(describeConfig(config)).toContain(shown)
+  })
+
+  it('refuses a staleIfDisconnected longer than retainStale: the entry would be gone before the window ends', () => {
+    expect(() => withCache({ staleIfDisconnected: '20m' })).toThrow(
+      'routes[0].cache.staleIfDisconnected: must not be longer than retainStale (10m): stale entries are dropped then',
+    )
+  })
+
   it.each([
     [{ clientCacheControl: { 'max-age': '1500ms' } }, 'routes[0].cache.clientCacheControl.max-age: expected whole seconds'],
     [{ clientCacheControl: { 'max-age': 'soon' } }, 'routes[0].cache.clientCacheControl.max-age: expected a duration'],
-    [{ clientCacheControl: { maxAge: 60 } }, 'routes[0].cache.clientCacheControl.maxAge: unknown key'],
+    [{ clientCacheControl: { maxAge: 60 } }, 'routes[0].cache.clientCacheControl.maxAge: unknown key (did you mean "max-age"?)'],
     [{ clientCacheControl: { public: true, private: true } }, 'routes[0].cache.clientCacheControl: public and private contradict'],
     [{ clientCacheControl: { public: false } }, 'routes[0].cache.clientCacheControl: expected at least one directive'],
     [{ clientCacheControl: { 'no-store': 'yes' } }, 'routes[0].cache.clientCacheControl.no-store: expected true or false'],
@@ -833,11 +897,16 @@ describe('loadConfigFile', () => {
     expect(error.issues).toEqual(['the file is empty; it needs at least an "upstreams" section'])
   })
 
-  it('reports a missing file', async () => {
+  it('reports a missing file in one line, without calling it invalid', async () => {
     const path = join(dir, 'missing.yaml')
     const error = await loadError(path)
-    expect(error.issues).toEqual([`cannot read ${path}: ENOENT: no such file or directory, open '${path}'`])
-    expect(error.message).toBe(`invalid configuration (${path}):\ncannot read ${path}: ENOENT: no such file or directory, open '${path}'`)
+    expect(error.code).toBe('CORRAL_ERR_CONFIG_INVALID')
+    expect(error.issues).toEqual([`cannot read config file ${path}: no such file`])
+    expect(error.message).toBe(`cannot read config file ${path}: no such file`)
+  })
+
+  it('reports a directory given as the file', async () => {
+    expect((await loadError(dir)).message).toBe(`cannot read config file ${dir}: it is a directory`)
   })
 
   it('reports an unresolvable alias', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { canServeStaleOnError, decide, NO_DIRECTIVES } from '../../src/stages/decide.js'
+import { canServeStaleDisconnected, canServeStaleOnError, decide, NO_DIRECTIVES } from '../../src/stages/decide.js'
 import type { RequestDirectives } from '../../src/policy/types.js'
 import type { CacheEntry } from '../../src/store/types.js'
 
@@ -83,5 +83,24 @@ describe('canServeStaleOnError', () => {
     ['no-cache: a request stale-if-error does not', entry({ noCache: true }), rd({ staleIfError: 60 }), T + 30_000, false],
   ])('%s', (_name, e, directives, now, expected) => {
     expect(canServeStaleOnError(e, directives, now)).toBe(expected)
+  })
+})
+
+describe('canServeStaleDisconnected (RFC 9111 §4.2.4)', () => {
+  // The entry goes stale at T + 10 s; a 5-minute window ends at T + 310 s.
+  const W = 300_000
+  it.each([
+    ['just stale, within the window', entry(), W, T + 10_000, true],
+    ['near the end of the window', entry(), W, T + 309_999, true],
+    ['at the end of the window (half-open)', entry(), W, T + 310_000, false],
+    ['past the window', entry(), W, T + 400_000, false],
+    ['still fresh (a validation the request forced)', entry(), W, T + 5_000, true],
+    ['window 0: off', entry(), 0, T + 10_000, false],
+    ['window 0: off, even for a fresh entry', entry(), 0, T + 5_000, false],
+    ['must-revalidate, proxy-revalidate or s-maxage forbid it', entry({ noStale: true }), W, T + 11_000, false],
+    ['unqualified no-cache forbids it', entry({ noCache: true }), W, T + 11_000, false],
+    ['its own stale-if-error window does not limit it', entry({ sieUntil: T + 11_000 }), W, T + 60_000, true],
+  ])('%s', (_name, e, windowMs, now, expected) => {
+    expect(canServeStaleDisconnected(e, windowMs, now)).toBe(expected)
   })
 })

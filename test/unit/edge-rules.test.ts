@@ -11,8 +11,9 @@ const T = Date.UTC(2024, 0, 15, 12, 0, 0)
 const httpDate = (ms: number): string => new Date(ms).toUTCString()
 
 describe('heuristic freshness (RFC 9111 §4.2.2)', () => {
-  // Through the gateway a 5xx never reaches the heuristic: without a statusTtl rule it is not
-  // stored at all, and with one the rule's lifetime is used. So this half is a unit test.
+  // Through the gateway a 5xx never reaches the heuristic: without explicit freshness or a
+  // statusTtl rule it is not stored at all, and with either that lifetime is used. So this half
+  // is a unit test.
   it('gives a 5xx no heuristic freshness, not even a heuristically cacheable 501', () => {
     const route = routeCache({ heuristicFraction: 0.1 })
     const headers = { date: httpDate(T), 'last-modified': httpDate(T - 100_000) }

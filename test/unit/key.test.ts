@@ -21,7 +21,9 @@ describe('keyQuery', () => {
   it.each([
     ['', all, ''],
     ['b=2&a=1', all, 'a=1&b=2'],
-    ['a=2&a=1', all, 'a=1&a=2'],
+    ['a=2&a=1', all, 'a=2&a=1'], // repeated parameters keep their order
+    ['x=2&b=0&x=1', all, 'b=0&x=2&x=1'],
+    ['x=1&b=0&x=2', all, 'b=0&x=1&x=2'],
     ['a=1&&b=2&', all, 'a=1&b=2'],
     ['x=1', { mode: 'none' } as const, ''],
     ['sort=asc&id=7&page=2', { mode: 'only', names: new Set(['id', 'page']) } as const, 'id=7&page=2'],

@@ -52,10 +52,10 @@ export function follow(f: Follower, outcome: FlightOutcome): Promise<void> {
       return Promise.resolve()
     }
     case 'not-shareable':
-      if (answerWithStale(ctx, stale, input.reqDirectives, { fwdStatus: outcome.originStatus, collapsed: true })) return Promise.resolve()
+      if (answerWithStale(ctx, stale, input.reqDirectives, input.cache, { fwdStatus: outcome.originStatus, collapsed: true })) return Promise.resolve()
       return f.alone()
     case 'error':
-      if (answerWithStale(ctx, stale, input.reqDirectives, { collapsed: true })) return Promise.resolve()
+      if (answerWithStale(ctx, stale, input.reqDirectives, input.cache, { error: outcome.error, collapsed: true })) return Promise.resolve()
       respondError(ctx, outcome.error)
       return Promise.resolve()
     case 'give-up':

@@ -15,13 +15,14 @@ import { parseVary, varySignature } from '../../policy/vary.js'
 import type { Runtime } from '../../runtime.js'
 import type { CacheStatus, Reason } from '../../status.js'
 import type { CacheEntry } from '../../store/types.js'
+import { canServeStaleOnError } from '../decide.js'
 import { deliver, reasonDetail, type Forwarded } from '../deliver.js'
 import { discardBody, forwardInterim, respondBuffered, respondError, skipBody, streamToClient } from '../respond.js'
 import { buildEntry, judge } from '../store.js'
 import type { FetchInput } from './origin-request.js'
 import { forwarded, ownFields, safeStore, type FetchPlan, type FetchResult } from './result.js'
 import { revalidated } from './revalidate.js'
-import { answerWithStale } from './stale-on-error.js'
+import { answerWithStale, isErrorStatus } from './stale-on-error.js'
 
 /** Largest error body a crowd shares; a larger one is streamed to the leader's client alone. */
 const SHARED_ERROR_BYTES = 64 * 1024
@@ -52,10 +53,18 @@ export async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestCo
     if (response.status === 304 && input.revalidate && stale !== undefined) {
       return await revalidated(rt, input, stale, response, ctx, originFetch)
     }
-    const verdict = response.status === 304 ? { reason: 'STATUS' as const } : judge(response, input.reqHeaders, input.reqDirectives, cache)
+    let verdict = response.status === 304 ? { reason: 'STATUS' as const } : judge(response, input.reqHeaders, input.reqDirectives, cache)
+    // An error that stale-if-error may answer (RFC 5861 §4) is answered with the stale copy and not
+    // stored over it, even when its own freshness or a route rule would store it: the window is the
+    // origin's (or the route's) word that the stale copy is better than an error, as nginx's
+    // proxy_cache_use_stale also decides before caching the error.
+    if (!('reason' in verdict) && stale !== undefined && isErrorStatus(response.status) && canServeStaleOnError(stale, input.reqDirectives, Date.now())) {
+      verdict = { reason: 'STATUS' }
+    }
     if ('reason' in verdict) {
-      // Nothing but the status keeps this 5xx from being stored (no private, no-store, Set-Cookie,
-      // Authorization…): the crowd that waited for it gets it too, instead of each asking again.
+      // Nothing but the status keeps this 5xx from being stored (no explicit freshness nor route
+      // rule; no private, no-store, Set-Cookie, Authorization…): the crowd that waited for it gets
+      // it too, instead of each asking again.
       if (verdict.reason === 'STATUS' && response.status >= 500 && impersonal(response.headers, cache.targetedFields)) {
         return await shareError(response, input)
       }
@@ -129,7 +138,7 @@ export function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, pla
       return Promise.resolve()
     case 'stream': {
       const { response } = result
-      if (answerWithStale(ctx, stale, input.reqDirectives, { fwdStatus: response.status })) {
+      if (answerWithStale(ctx, stale, input.reqDirectives, input.cache, { fwdStatus: response.status })) {
         skipBody(response.body, response.headers)
         return Promise.resolve()
       }
@@ -148,7 +157,7 @@ export function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, pla
       respondSharedError(ctx, result, stale, input, plan, false)
       return Promise.resolve()
     case 'error':
-      if (answerWithStale(ctx, stale, input.reqDirectives, {})) return Promise.resolve()
+      if (answerWithStale(ctx, stale, input.reqDirectives, input.cache, { error: result.error })) return Promise.resolve()
       ctx.reason ??= 'ORIGIN_ERROR'
       rt.log.originFailed(result.error, { reqId: ctx.reqId, upstream: input.route.upstream.name, code: result.error.code })
       respondError(ctx, result.error)
@@ -165,7 +174,7 @@ export function respondSharedError(
   plan: FetchPlan,
   collapsed: boolean,
 ): void {
-  if (answerWithStale(ctx, stale, input.reqDirectives, { fwdStatus: shared.status, collapsed })) return
+  if (answerWithStale(ctx, stale, input.reqDirectives, input.cache, { fwdStatus: shared.status, collapsed })) return
   ctx.reason ??= 'STATUS'
   respondBuffered(ctx, shared.status, shared.headers, shared.body, stale === undefined ? 'MISS' : 'EXPIRED', {
     ...forwarded(plan),

@@ -43,8 +43,9 @@ export function fetchInput(
     key,
     reqHeaders: ctx.req.headers,
     reqDirectives: ctx.reqDirectives ?? NO_DIRECTIVES,
-    url: ctx.query === '' ? ctx.path : `${ctx.path}?${ctx.query}`,
-    originHeaders: originRequestHeaders(ctx),
+    // What was keyed is what is asked for: two requests that share an entry are one request to the origin.
+    url: key.target,
+    originHeaders: originRequestHeaders(ctx, route.cache as RouteCache),
     stale,
     revalidate: revalidate && stale !== undefined,
     index,
@@ -53,8 +54,10 @@ export function fetchInput(
 
 /**
  * The request the cache sends: the client's fields minus hop-by-hop, Host (the upstream's is
- * used, as nginx does) and the client's conditionals and ranges (the cache wants the whole
- * object and answers those itself), plus Via and X-Forwarded-*.
+ * used, as nginx does), the client's conditionals and ranges (the cache wants the whole object
+ * and answers those itself) and the fields that would let a client change the origin's answer
+ * without changing the key (the route's `notForwarded`: src/policy/unkeyed.ts), plus Via and
+ * X-Forwarded-* of corral's own.
  */
 const NOT_FORWARDED = new Set([
   ...HOP_BY_HOP,
@@ -72,21 +75,22 @@ const NOT_FORWARDED = new Set([
   'x-forwarded-host',
 ])
 
-function originRequestHeaders(ctx: RequestContext): Record<string, string | string[]> {
+function originRequestHeaders(ctx: RequestContext, cache: RouteCache): Record<string, string | string[]> {
   const src = ctx.req.headers
   const out: Record<string, string | string[]> = {}
   const connection = src.connection
   const named = connection === undefined ? undefined : connection.toLowerCase().split(',').map((s) => s.trim())
   for (const name in src) {
     const value = src[name]
-    if (value === undefined || NOT_FORWARDED.has(name) || named?.includes(name) === true) continue
+    if (value === undefined || NOT_FORWARDED.has(name) || cache.notForwarded.has(name) || named?.includes(name) === true) continue
     out[name] = value
   }
   const client = ctx.req.socket.remoteAddress ?? ''
   const prior = src['x-forwarded-for']
   out['x-forwarded-for'] = prior === undefined ? client : `${String(prior)}, ${client}`
   out['x-forwarded-proto'] = 'http'
-  out['x-forwarded-host'] = src.host ?? ctx.host
+  // The authority the request was keyed under (an absolute-form target's, over Host).
+  out['x-forwarded-host'] = ctx.host
   const via = `${ctx.req.httpVersion} corral`
   out.via = src.via === undefined ? via : `${src.via}, ${via}`
   return out

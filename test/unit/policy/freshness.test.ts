@@ -51,9 +51,18 @@ describe('parseAge', () => {
     ['negative is ignored', '-7200', undefined],
     ['float is ignored', '7200.0', undefined],
     ['duplicates in one line', '0, 0', 0],
-    ['disagreeing members: the largest', '0,7200', 7200],
-    ['disagreeing lines: the largest', ['7200', '0'], 7200],
-    ['one invalid member voids it', '7200, x', undefined],
+    ['a list: the first member (RFC 9111 §5.1)', '0,7200', 0],
+    ['a list: the first member, even when later ones are smaller', '7200,0', 7200],
+    ['two lines: the first line', ['7200', '0'], 7200],
+    ['two lines: the first line, even when later ones are larger', ['0', '7200'], 0],
+    ['a trailing invalid member is discarded', '0, old', 0],
+    ['a trailing invalid line is discarded', ['60', 'old'], 60],
+    ['an invalid first member: the field is ignored', 'old, 60', undefined],
+    ['an invalid first line: the field is ignored', ['old', '60'], undefined],
+    ['empty members before the first are skipped (RFC 9110 §5.6.1)', ' , 30, 0', 30],
+    ['only empty members', ', ,', undefined],
+    ['space-separated trailing token is not a list: invalid', '0 old', undefined],
+    ['a quoted number is not delta-seconds', '"60"', undefined],
     ['overflow clamps', '99999999999', 2147483648],
   ])('%s', (_name, value, expected) => {
     expect(parseAge(value)).toBe(expected)
@@ -61,7 +70,7 @@ describe('parseAge', () => {
 })
 
 describe('correctedInitialAgeMs (RFC 9111 §4.2.3)', () => {
-  it.each<[string, { requestTime: number; responseTime: number; date?: string; age?: string }, number]>([
+  it.each<[string, { requestTime: number; responseTime: number; date?: string; age?: string | string[] }, number]>([
     ['no Date, no Age: just the response delay', { requestTime: T - 500, responseTime: T }, 500],
     ['apparent age from Date', { requestTime: T, responseTime: T, date: httpDate(T - 10_000) }, 10_000],
     ['Age plus response delay', { requestTime: T - 2_000, responseTime: T, age: '30' }, 32_000],
@@ -78,6 +87,8 @@ describe('correctedInitialAgeMs (RFC 9111 §4.2.3)', () => {
     ['a Date in the future gives apparent age 0', { requestTime: T, responseTime: T, date: httpDate(T + 60_000) }, 0],
     ['invalid Date gives apparent age 0', { requestTime: T - 100, responseTime: T, date: 'yesterday' }, 100],
     ['invalid Age is ignored', { requestTime: T - 100, responseTime: T, age: 'old' }, 100],
+    ['a listed Age counts its first member', { requestTime: T - 100, responseTime: T, age: '30, old' }, 30_100],
+    ['two Age lines count the first', { requestTime: T - 100, responseTime: T, age: ['0', '7200'] }, 100],
   ])('%s', (_name, input, expected) => {
     expect(correctedInitialAgeMs(input)).toBe(expected)
   })
