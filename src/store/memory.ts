@@ -2,25 +2,123 @@
  * The embedded store: an LRU bounded by bytes, not entry count, so that memory stays within
  * the budget whatever the mix of object sizes. lru-cache does the bookkeeping (size-aware
  * eviction) better than a hand-written list would. Also the in-process tier (L1) of the tiered store.
+ *
+ * The budget is what the store makes the process hold, not the sum of its bodies: each record is
+ * charged what it really costs (see recordBytes), and part of the budget is kept back for what the
+ * store's own turnover leaves to the garbage collector (GC_RESERVE_BYTES). Measured with
+ * `node --import tsx load-tests/memory.ts`; checked by test/unit/memory-store.test.ts.
  */
 import { LRUCache } from 'lru-cache'
 import type { MemoryStoreConfig } from '../config/types.js'
-import type { CacheRecord, CacheStore, StoreStats, StoreWrite, WriteResult } from './types.js'
+import type { CacheEntry, CacheRecord, CacheStore, StoreStats, StoreWrite, WriteResult } from './types.js'
 
-/** A vary index costs a few hundred bytes plus its list of variant ids. */
-const VARY_INDEX_BYTES = 256
-const VARIANT_ID_BYTES = 96
+// What a record costs, in bytes, on 64-bit Node (V8 without pointer compression, as Node ships).
+// Calibrated on Node 20 / x64: the live heap and ArrayBuffer bytes an entry adds, after a full GC
+// (test/unit/memory-store.test.ts checks that the charge covers them), and the RSS a corral
+// process grows by per entry (load-tests/memory.ts).
+
+/**
+ * Live heap per entry, besides its strings and header fields: the entry object and its boxed
+ * numbers, the body's Buffer and ArrayBuffer objects, the headers array, deliver's flattened copy
+ * of them (src/stages/deliver.ts: its object, its array, the WeakMap slot), `vary`, and
+ * lru-cache's slots and Map entry for the id. Measured: about 700 bytes.
+ */
+export const ENTRY_OVERHEAD_BYTES = 768
+/** Live heap per stored header field: its [name, value] array, its slot, its two slots in the flattened copy. */
+export const HEADER_FIELD_BYTES = 96
+/** Live heap of a vary index, besides its strings: the object, its two arrays, lru-cache's slots. */
+export const VARY_INDEX_OVERHEAD_BYTES = 384
+/** A slot in an array of strings (a vary index's field names and variant ids). */
+const SLOT_BYTES = 8
+/**
+ * The V8 heap is larger than its live objects (free space in its pages, room for young objects):
+ * the heap grew by 1.6–1.7 bytes per live byte as entries were added. Heap bytes are charged this much.
+ */
+export const HEAP_SLACK = 1.6
+/** Outside the heap, per body: the ArrayBuffer's native backing-store record and the allocator's own headers. */
+export const BODY_NATIVE_BYTES = 512
+/**
+ * The budget kept back, at most, for bodies the store has let go of and the garbage collector has
+ * not freed yet: V8 frees an ArrayBuffer only when it collects its object, and the freed bytes then
+ * stay in the allocator for the next bodies, so RSS follows the highest live + dead total. Measured
+ * (load-tests/memory.ts, 64 KiB bodies stored as fast as corral can): 30–70 MB of dead bodies at
+ * budgets from 64 MiB to 1 GiB, never more — about the 64 MB of ArrayBuffer growth after which V8
+ * collects. Not proportional to the budget, hence a fixed amount.
+ */
+export const GC_RESERVE_BYTES = 64 * 1024 * 1024
+/** …and at most this share of the budget, so that a small budget still holds something. */
+export const GC_RESERVE_SHARE = 0.25
+
+/** A V8 sequential string: a 16-byte header, then one byte per character (two past Latin-1), in 8-byte steps. */
+export function stringBytes(s: string): number {
+  // eslint-disable-next-line no-control-regex
+  const chars = /[^\u0000-\u00ff]/.test(s) ? 2 * s.length : s.length
+  return 16 + ((chars + 7) & ~7)
+}
+
+/** The parts of an entry that cost memory. */
+export type EntryParts = Pick<CacheEntry, 'key' | 'version' | 'headers' | 'body' | 'etag' | 'lastModified' | 'vary' | 'varySignature' | 'selector'>
+
+/**
+ * What an entry costs in memory, without the id it is stored under: CacheEntry.size. The body's
+ * whole ArrayBuffer (a view keeps all of it alive; see ownBody) and its native bookkeeping, plus the
+ * entry's heap (its strings, header fields and objects) with the heap's slack.
+ */
+export function entryBytes(e: EntryParts): number {
+  let heap = ENTRY_OVERHEAD_BYTES + stringBytes(e.key) + stringBytes(e.version) + stringBytes(e.varySignature) + stringBytes(e.selector)
+  for (const [name, value] of e.headers) heap += HEADER_FIELD_BYTES + stringBytes(name) + stringBytes(value)
+  for (const name of e.vary) heap += SLOT_BYTES + stringBytes(name)
+  // Usually the very strings of the ETag and Last-Modified fields, counted again to stay on the safe side.
+  if (e.etag !== undefined) heap += stringBytes(e.etag)
+  if (e.lastModified !== undefined) heap += stringBytes(e.lastModified)
+  return e.body.buffer.byteLength + BODY_NATIVE_BYTES + Math.ceil(heap * HEAP_SLACK)
+}
+
+/**
+ * What `record`, stored under `id`, costs this process: its share of the budget. An entry is
+ * charged at least the size it says it has (one computed elsewhere, or by an older release).
+ */
+export function recordBytes(id: string, record: CacheRecord): number {
+  if (record.kind === 'entry') return Math.max(record.size, entryBytes(record) + Math.ceil(stringBytes(id) * HEAP_SLACK))
+  let heap = VARY_INDEX_OVERHEAD_BYTES + stringBytes(id) + stringBytes(record.version) + stringBytes(record.generation)
+  for (const name of record.vary) heap += SLOT_BYTES + stringBytes(name)
+  for (const variant of record.variants) heap += SLOT_BYTES + stringBytes(variant)
+  return Math.ceil(heap * HEAP_SLACK)
+}
+
+/**
+ * `body` in a Buffer of its own, exactly its size. A body read from a socket is often a view into
+ * a larger chunk, and a small one made by Buffer.concat or Buffer.from a slice of Node's shared
+ * 8 KiB pool: stored as it is, it would keep all of that alive for as long as it stays cached.
+ */
+export function ownBody(body: Buffer): Buffer {
+  if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) return body
+  const own = Buffer.allocUnsafeSlow(body.byteLength)
+  body.copy(own)
+  return own
+}
+
+function owned(record: CacheRecord): CacheRecord {
+  if (record.kind !== 'entry') return record
+  const body = ownBody(record.body)
+  return body === record.body ? record : ({ ...record, body } satisfies CacheEntry)
+}
 
 export class MemoryStore implements CacheStore {
   readonly name: string = 'memory'
+  /** The configured budget; the LRU itself holds records up to this minus the GC reserve. */
+  readonly maxBytes: number
   private readonly lru: LRUCache<string, CacheRecord>
 
   constructor(config: Pick<MemoryStoreConfig, 'maxBytes' | 'maxObjectBytes'>) {
+    this.maxBytes = config.maxBytes
+    const reserve = Math.min(GC_RESERVE_BYTES, Math.floor(config.maxBytes * GC_RESERVE_SHARE))
+    const maxSize = Math.max(1, config.maxBytes - reserve)
     this.lru = new LRUCache<string, CacheRecord>({
-      maxSize: config.maxBytes,
-      maxEntrySize: config.maxObjectBytes + 64 * 1024,
-      sizeCalculation: (record, id) =>
-        (record.kind === 'entry' ? record.size : VARY_INDEX_BYTES + record.variants.length * VARIANT_ID_BYTES) + id.length,
+      maxSize,
+      // Room for the largest object's headers and bookkeeping; never more than the LRU holds.
+      maxEntrySize: Math.min(maxSize, config.maxObjectBytes + 64 * 1024),
+      sizeCalculation: (record, id) => recordBytes(id, record),
     })
   }
 
@@ -50,7 +148,7 @@ export class MemoryStore implements CacheStore {
 
   writeSync(writes: readonly StoreWrite[]): void {
     const now = Date.now()
-    for (const { id, record } of writes) if (record.expiresAt > now) this.lru.set(id, record)
+    for (const { id, record } of writes) if (record.expiresAt > now) this.lru.set(id, owned(record))
   }
 
   delete(id: string): Promise<boolean> {
@@ -66,12 +164,14 @@ export class MemoryStore implements CacheStore {
     this.lru.clear()
   }
 
-  statsSync(): { entries: number; bytes: number } {
-    return { entries: this.lru.size, bytes: this.lru.calculatedSize }
+  /** `bytes`: what the records cost by recordBytes; `maxBytes`: the budget, GC reserve included. */
+  statsSync(): { entries: number; bytes: number; maxBytes: number } {
+    return { entries: this.lru.size, bytes: this.lru.calculatedSize, maxBytes: this.maxBytes }
   }
 
   stats(): Promise<StoreStats> {
-    return Promise.resolve(this.statsSync())
+    const { entries, bytes } = this.statsSync()
+    return Promise.resolve({ entries, bytes })
   }
 
   close(): Promise<void> {

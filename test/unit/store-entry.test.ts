@@ -11,7 +11,7 @@ function head(headers: Record<string, string>, status = 200): ResponseHead {
   return { status, headers: { date: new Date(T).toUTCString(), ...headers }, requestTime: T, responseTime: T }
 }
 
-const key = { key: 'GET http://x/a', id: 'id', selector: '' }
+const key = { key: 'GET http://x/a', id: 'id', selector: '', target: '/a' }
 
 function entryFor(headers: Record<string, string>, r = route()) {
   const h = head(headers)
@@ -73,7 +73,8 @@ describe('buildEntry', () => {
 
 describe('MemoryStore', () => {
   it('evicts least recently used entries to stay within its byte budget', async () => {
-    const store = new MemoryStore({ maxBytes: 10_000, maxObjectBytes: 5_000 })
+    // A quarter of the budget is kept back for the garbage collector (src/store/memory.ts): room for three.
+    const store = new MemoryStore({ maxBytes: 12_000, maxObjectBytes: 5_000 })
     const make = (n: number) => ({ ...entryFor({ 'cache-control': 'max-age=60' }), size: 3_000, key: `k${n}` })
     setNow(T)
     await store.write([{ id: 'a', record: make(1) }])
@@ -83,7 +84,7 @@ describe('MemoryStore', () => {
     await store.write([{ id: 'd', record: make(4) }])
     expect(store.lookup('b')).toBeUndefined()
     expect(store.lookup('a')).toBeDefined()
-    expect((await store.stats()).bytes).toBeLessThanOrEqual(10_000)
+    expect((await store.stats()).bytes).toBeLessThanOrEqual(9_000)
   })
 
   it('drops entries at expiresAt', async () => {
