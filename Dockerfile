@@ -11,19 +11,24 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:24-bookworm-slim
-ENV NODE_ENV=production
+# corral writes the address of each listener to CORRAL_PORT_FILE once it listens, and the
+# health check below reads it: the port may come from CORRAL_PORT, --port or the YAML.
+ENV NODE_ENV=production \
+    CORRAL_PORT_FILE=/tmp/corral.port
 WORKDIR /app
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY package.json ./
 COPY lua ./lua
 COPY config ./config
-# The image's `node` user (uid 1000); corral writes nothing to disk.
+# The image's `node` user (uid 1000); corral writes nothing to disk but its port file in /tmp
+# (with a read-only root filesystem, mount a tmpfs on /tmp, or point CORRAL_PORT_FILE elsewhere).
 USER node
 EXPOSE 8080
-# A TCP check of the first listener; CORRAL_PORT moves it.
+# A TCP check of every listener, read from the port file (exit 0 healthy, 1 not; with
+# --workers, the primary writes the file once a worker listens).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["node", "-e", "require('node:net').connect(Number(process.env.CORRAL_PORT || 8080), '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(1))"]
+  CMD ["node", "/app/dist/cli.js", "health"]
 STOPSIGNAL SIGTERM
 # Give it an origin with CORRAL_UPSTREAM, or a file with CORRAL_CONFIG (mount it), e.g.
 #   docker run -p 8080:8080 -e CORRAL_UPSTREAM=http://api:3000 corral

@@ -1,7 +1,8 @@
 /**
  * The load-test runner: `npm run loadtest -- <scenario|all> [options]`. Runs the scenarios one
- * after another and prints one JSON line per scenario on stdout. Exits 1 when a scenario failed
- * or one of its checks did (its line then has `problems`). Every child process it started is
+ * after another and prints a short table on stdout, a row as each scenario finishes (table.ts),
+ * or with --json one JSON line per scenario, with everything it measured. Exits 1 when a
+ * scenario failed or one of its checks did (its `problems`). Every child process it started is
  * killed on the way out, also on errors, Ctrl-C and when the whole run overstays its time budget.
  */
 import { mkdirSync } from 'node:fs'
@@ -14,6 +15,7 @@ import { fleetStampede } from './scenarios/fleet-stampede.js'
 import { hit } from './scenarios/hit.js'
 import { l2Hit } from './scenarios/l2-hit.js'
 import { missCoalesced, staleUpdating } from './scenarios/one-hot-key.js'
+import { tableHeader, tableRows } from './table.js'
 
 const SCENARIOS: readonly Scenario[] = [direct, hit, missCoalesced, staleUpdating, bypass, l2Hit, fleetStampede]
 
@@ -42,12 +44,14 @@ Options:
   --redis              hit: also measure corral in fleet mode (private redis-server, L1 on)
   --instances <n>      fleet-stampede: corral instances sharing one redis-server  [4]
   --crowd <n>          fleet-stampede: concurrent requests per round            [1000]
+  --json               one JSON line per scenario, with every figure, instead of the table
   -h, --help           this text
 
 The fleet scenarios (l2-hit, fleet-stampede, hit --redis) start their own redis-server
 (on the PATH) on a free port; they never use a Redis that is already running.
 
-Prints one JSON line per scenario; see load-tests/README.md.
+Prints a table, a row per scenario (and per setup it is compared with) as each finishes;
+--json for the full figures. See load-tests/README.md.
 `
 }
 
@@ -63,7 +67,7 @@ function positiveNumber(value: string, flag: string, { allowZero = false, intege
   return n
 }
 
-function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Options } {
+function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Options; json: boolean } {
   let parsed
   try {
     parsed = parseArgs({
@@ -78,6 +82,7 @@ function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Optio
         redis: { type: 'boolean', default: false },
         instances: { type: 'string', default: '4' },
         crowd: { type: 'string', default: '1000' },
+        json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     })
@@ -102,6 +107,7 @@ function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Optio
   if (crowd > MAX_CROWD) fail(`--crowd: at most ${MAX_CROWD}, got ${crowd}`)
   return {
     scenarios,
+    json: values.json,
     options: {
       durationS: positiveNumber(values.duration, '--duration'),
       connections: positiveNumber(values.connections, '--connections', { integer: true }),
@@ -116,7 +122,7 @@ function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Optio
 }
 
 async function main(): Promise<number> {
-  const { scenarios, options } = parse(process.argv.slice(2))
+  const { scenarios, options, json } = parse(process.argv.slice(2))
 
   // Comparisons measure two setups (hit --redis five: each corral twice), each warmed up and run.
   const loadS = options.warmupS + options.durationS
@@ -127,10 +133,11 @@ async function main(): Promise<number> {
   }, budgetS * 1000).unref()
 
   let exitCode = 0
+  if (!json) process.stdout.write(`${tableHeader()}\n`)
   for (const scenario of scenarios) {
     try {
       const line = await scenario.run(options)
-      process.stdout.write(`${JSON.stringify(line)}\n`)
+      process.stdout.write(`${json ? JSON.stringify(line) : tableRows(line)}\n`)
       if (line.problems !== undefined) exitCode = 1
     } catch (err) {
       process.stderr.write(`loadtest ${scenario.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)

@@ -6,11 +6,14 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError, describeConfig, loadConfigFile, quickConfig, type Overrides } from './config/index.js'
+import { closest } from './config/suggest.js'
 import type { Config, LogLevel } from './config/types.js'
 import cluster from 'node:cluster'
+import { GatewayError } from './errors.js'
 import { startGateway, type Gateway } from './gateway.js'
+import { checkHealth, removePortFile, writePortFile } from './health.js'
 import { createLogger, flushLogs, GatewayLog } from './log.js'
-import { runPrimary } from './workers/primary.js'
+import { runPrimary, STARTUP_FAILURE_EXIT_CODE } from './workers/primary.js'
 import { startWorker } from './workers/worker.js'
 
 const HELP = `corral — a caching reverse proxy for HTTP APIs
@@ -19,6 +22,8 @@ Usage:
   corral --upstream <url> [--port <n>] [--host <addr>]   front one origin; its caching headers decide
   corral --config <file> [--port <n>] [--upstream <url>]  run a full configuration
   corral check <file>                                     validate a config file and print the compiled routes
+  corral health [--port-file <file>]                      exit 0 when every listener of a running corral
+                                                          accepts connections, 1 if not (a container health check)
   corral --help | --version
 
 Options:
@@ -31,11 +36,14 @@ Options:
       --redis <url>       fleet mode: share the cache and the fill lock with every instance
                           using this Redis (redis://[user:pass@]host:port[/db], rediss:// for TLS)
   -w, --workers <n>       worker processes sharing the port: a number, or auto (one per core) [1]
+      --port-file <file>  write the address of each listener there (host:port, one a line) once
+                          listening, and remove it on a clean stop; read by corral health
   -h, --help              this text
   -v, --version           the version
 
 Environment (flags win over these, these win over the file):
   CORRAL_CONFIG   CORRAL_PORT   CORRAL_UPSTREAM   CORRAL_LOG_LEVEL   CORRAL_REDIS_URL   CORRAL_WORKERS
+  CORRAL_PORT_FILE
 
 Examples:
   corral --upstream http://127.0.0.1:3000 --port 8080
@@ -47,9 +55,33 @@ Examples:
 
 const LEVELS = new Set<string>(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  upstream: { type: 'string', short: 'u' },
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  'log-level': { type: 'string', short: 'l' },
+  redis: { type: 'string' },
+  workers: { type: 'string', short: 'w' },
+  'port-file': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const
+
+const COMMANDS = ['check', 'health']
+
 function fail(message: string): never {
   process.stderr.write(`corral: ${message}\n`)
-  process.exit(2)
+  process.exit(STARTUP_FAILURE_EXIT_CODE)
+}
+
+/** parseArgs' complaint in one line, with the option meant when a long one is misspelt. */
+function argsProblem(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1]
+  if (unknown === undefined) return `${message} (see corral --help)`
+  const near = unknown.startsWith('--') ? closest(unknown.slice(2), Object.keys(OPTIONS)) : undefined
+  return `unknown option '${unknown}' ${near === undefined ? '(see corral --help)' : `(did you mean --${near}?)`}`
 }
 
 function parsePort(value: string | undefined, from: string): number | undefined {
@@ -73,23 +105,9 @@ function version(): string {
 async function main(argv: string[]): Promise<void> {
   let parsed
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        upstream: { type: 'string', short: 'u' },
-        port: { type: 'string', short: 'p' },
-        host: { type: 'string' },
-        'log-level': { type: 'string', short: 'l' },
-        redis: { type: 'string' },
-        workers: { type: 'string', short: 'w' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    })
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS })
   } catch (err) {
-    fail(`${(err as Error).message}\n(see corral --help)`)
+    fail(argsProblem(err))
   }
   const { values, positionals } = parsed
   if (values.help === true) {
@@ -108,9 +126,14 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${file}: OK\n${describeConfig(config)}\n`)
     return
   }
-  if (positionals.length > 0) fail(`unexpected argument "${positionals[0]}" (see corral --help)`)
-
   const env = process.env
+  const portFile = values['port-file'] ?? (env.CORRAL_PORT_FILE || undefined)
+  if (positionals[0] === 'health') await health(portFile)
+  if (positionals[0] !== undefined) {
+    const near = closest(positionals[0], COMMANDS)
+    fail(`unexpected argument "${positionals[0]}" ${near === undefined ? '(see corral --help)' : `(did you mean "${near}"?)`}`)
+  }
+
   const overrides: Overrides = {
     port: parsePort(values.port, '--port') ?? parsePort(env.CORRAL_PORT, 'CORRAL_PORT'),
     host: values.host,
@@ -131,7 +154,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   if (config.server.workers > 1 && cluster.isPrimary) {
-    runPrimaryUntilStopped(config)
+    runPrimaryUntilStopped(config, portFile)
     return
   }
 
@@ -141,6 +164,7 @@ async function main(argv: string[]): Promise<void> {
     if (stopping) return
     stopping = true
     gateway?.runtime.log.root.info({ signal: why }, 'stopping')
+    if (portFile !== undefined && !cluster.isWorker) removePortFile(portFile)
     ;(gateway?.close() ?? Promise.resolve())
       .then(() => exit(0))
       .catch(() => exit(1))
@@ -149,10 +173,37 @@ async function main(argv: string[]): Promise<void> {
     // Ctrl-C reaches every process of the group, and the primary says "shutdown" too: one drain.
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
-    gateway = await startWorker(config, () => stop('shutdown'))
+    // A terminal hangup reaches every process of the group too: the primary says it is ignored.
+    process.on('SIGHUP', () => undefined)
+    // The primary reports a listener that cannot be opened, once for all the workers.
+    try {
+      gateway = await startWorker(config, () => stop('shutdown'))
+    } catch (err) {
+      if (isListenError(err)) exit(STARTUP_FAILURE_EXIT_CODE)
+      throw err
+    }
     return
   }
-  gateway = await startGateway(config)
+  process.on('SIGHUP', () => {
+    if (gateway !== undefined) gateway.runtime.log.reloadUnsupported()
+    else process.stderr.write('corral: SIGHUP: configuration reload is not supported yet; ignoring\n')
+  })
+  let started: Gateway
+  try {
+    started = await startGateway(config)
+  } catch (err) {
+    if (isListenError(err)) fail(err.message)
+    throw err
+  }
+  gateway = started
+  if (portFile !== undefined) {
+    try {
+      writePortFile(portFile, started.urls)
+    } catch (err) {
+      await started.close()
+      fail(`--port-file: cannot write ${portFile}: ${(err as Error).message}`)
+    }
+  }
   const signalled = (signal: string): void => {
     if (stopping) exit(1) // a second signal: stop now
     stop(signal)
@@ -161,11 +212,32 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', () => signalled('SIGINT'))
 }
 
-/** The primary of `--workers N`: it forks the workers, and on a signal drains them all. */
-function runPrimaryUntilStopped(config: Config): void {
+/**
+ * The primary of `--workers N`: it forks the workers, and on a signal drains them all. When the
+ * workers cannot start (a port in use), it stops them and exits like a single process would.
+ */
+function runPrimaryUntilStopped(config: Config, portFile: string | undefined): void {
   const log = new GatewayLog(createLogger(config.log), false)
   const primary = runPrimary(config, log)
   let signals = 0
+  void primary.stopped.then((gaveUp) => {
+    if (portFile !== undefined) removePortFile(portFile)
+    if (gaveUp !== undefined) {
+      flushLogs()
+      fail(gaveUp)
+    }
+    log.stopped()
+    exit(0)
+  })
+  void primary.listening.then((urls) => {
+    if (portFile === undefined) return
+    try {
+      writePortFile(portFile, urls)
+    } catch (err) {
+      log.root.error({ err }, `--port-file: cannot write ${portFile}`)
+      stop('port-file')
+    }
+  })
   const stop = (signal: string): void => {
     if (++signals > 1) {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL')
@@ -173,13 +245,26 @@ function runPrimaryUntilStopped(config: Config): void {
     }
     log.root.info({ signal }, 'stopping: draining the workers')
     primary.stop()
-    void primary.stopped.then(() => {
-      log.stopped()
-      exit(0)
-    })
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGHUP', () => log.reloadUnsupported())
+}
+
+/** `corral health`: exit 0 when every listener in the port file accepts connections, else 1 (2 means something else to Docker). */
+async function health(portFile: string | undefined): Promise<never> {
+  if (portFile === undefined) {
+    process.stderr.write('corral: health: name the port file corral writes: --port-file <file> or CORRAL_PORT_FILE\n')
+    process.exit(1)
+  }
+  const report = await checkHealth(portFile)
+  if (report.ok) process.stdout.write(`${report.lines.join('\n')}\n`)
+  else process.stderr.write(report.lines.map((line) => `corral: health: ${line}\n`).join(''))
+  process.exit(report.ok ? 0 : 1)
+}
+
+function isListenError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError && err.code === 'CORRAL_ERR_LISTEN'
 }
 
 function exit(code: number): never {

@@ -1,6 +1,8 @@
 /** Every error the gateway names: a stable code (asserted by tests, logged) and the HTTP status it maps to. */
 export const ERROR_STATUS = {
   CORRAL_ERR_CONFIG_INVALID: 500,
+  /** A listener could not be opened (port taken, no permission…): a start-up error, never an HTTP answer. */
+  CORRAL_ERR_LISTEN: 500,
   CORRAL_ERR_ORIGIN_UNREACHABLE: 502,
   CORRAL_ERR_ORIGIN_TIMEOUT: 504,
   CORRAL_ERR_ONLY_IF_CACHED: 504,

@@ -117,13 +117,20 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         `HTTP/1.1 ${status} ${CLIENT_ERROR_TEXT[status]}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
       )
     })
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(listener.port, listener.host, () => {
-        server.off('error', reject)
-        resolve()
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(listener.port, listener.host, () => {
+          server.off('error', reject)
+          resolve()
+        })
       })
-    })
+    } catch (err) {
+      // Let go of what was opened so far (other listeners, Redis) so that the caller can exit cleanly.
+      for (const opened of servers) opened.close()
+      await rt.close().catch(() => undefined)
+      throw listenError(listener, err)
+    }
     const address = server.address() as AddressInfo
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
     urls.push(`http://${host}:${address.port}`)
@@ -153,6 +160,23 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     })())
 
   return { runtime: rt, urls, close }
+}
+
+const LISTEN_PROBLEMS: Partial<Record<string, string>> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'no such address on this machine',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'cannot resolve the host',
+}
+
+/** `cannot listen on 127.0.0.1:8080: address already in use (EADDRINUSE)`: one line a person can act on. */
+function listenError(listener: { host: string; port: number }, err: unknown): GatewayError {
+  const code = (err as NodeJS.ErrnoException).code
+  const problem = code === undefined ? (err instanceof Error ? err.message : String(err)) : `${LISTEN_PROBLEMS[code] ?? (err as Error).message} (${code})`
+  const host = listener.host.includes(':') ? `[${listener.host}]` : listener.host
+  const hint = code === 'EACCES' && listener.port < 1024 ? '; ports below 1024 need privileges' : ''
+  return new GatewayError('CORRAL_ERR_LISTEN', `cannot listen on ${host}:${listener.port}: ${problem}${hint}`, { cause: err })
 }
 
 function logAccess(log: GatewayLog, ctx: RequestContext): void {

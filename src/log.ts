@@ -180,6 +180,11 @@ export class GatewayLog {
     this.root.info(fields, 'worker listening')
   }
 
+  /** Until reload exists, SIGHUP must not stop corral (its default action) nor pass unnoticed. */
+  reloadUnsupported(): void {
+    this.root.warn({ signal: 'SIGHUP' }, 'SIGHUP: configuration reload is not supported yet; ignoring')
+  }
+
   workerDied(fields: { worker: number; pid: number; code: number | null; signal: string | null; restartInMs: number }): void {
     this.root.warn(fields, `worker exited unexpectedly; restarting it in ${fields.restartInMs} ms`)
   }

@@ -1,8 +1,10 @@
 /**
  * `npm run demo -- --fleet`: the example origin on 127.0.0.1:3000, a private redis-server on a
  * free port (or CORRAL_REDIS_URL when redis-server is not installed), and two corral instances,
- * A on :8080 and B on :8081, sharing it (config/demo-fleet.yaml). Prints curl lines that show
- * one instance filling the cache for the other and a crowd across both making one origin request.
+ * A on :8080 and B on :8081, sharing it (config/demo-fleet.yaml). `--port` / DEMO_PORT moves A
+ * (B takes the next port), `--origin-port` / DEMO_ORIGIN_PORT the origin; default ports that are
+ * taken give way to free ones. Prints curl lines that show one instance filling the cache for the
+ * other and a crowd across both making one origin request.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { accessSync, constants as fsConstants } from 'node:fs'
@@ -14,20 +16,20 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { DestinationStream } from 'pino'
 import { loadConfigFile } from '../config/index.js'
-import type { Config } from '../config/types.js'
+import { GatewayError } from '../errors.js'
 import { startGateway, type Gateway } from '../gateway.js'
 import { createLogger, flushLogs } from '../log.js'
+import { listenOn, listenProblem, portOf, stopWithParent, type DemoOptions, type PortChoice } from './options.js'
 import { describeOriginHit, startDemoOrigin } from './origin.js'
 
 const configPath = fileURLToPath(new URL('../../config/demo-fleet.yaml', import.meta.url))
-const SECOND_PORT = 8081
 const REDIS_START_TIMEOUT_MS = 5_000
 const REDIS_STOP_TIMEOUT_MS = 3_000
 /** After a stop signal, give up on a graceful stop after this long. */
 const STOP_TIMEOUT_MS = 10_000
 const GREP = `grep -iE '^(HTTP|x-cache-status|cache-status|age)'`
 
-export async function runFleetDemo(): Promise<void> {
+export async function runFleetDemo(options: DemoOptions): Promise<void> {
   // Set up first: a signal while Redis starts must still stop it.
   const gateways: Gateway[] = []
   const running: { origin?: Server; redis?: DemoRedis } = {}
@@ -50,21 +52,28 @@ export async function runFleetDemo(): Promise<void> {
     })()
   }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop)
+  stopWithParent(stop)
 
   const redis = await findRedis()
   running.redis = redis
-  const a = await loadConfigFile(configPath, { redis: redis.url })
-  const b = await loadConfigFile(configPath, { redis: redis.url, port: SECOND_PORT })
-  const upstream = [...a.upstreams.values()][0]
-  if (upstream === undefined) throw new Error(`${configPath} has no upstream`)
+  if (stopping) return
 
+  const notes: string[] = []
+  const note = (text: string): void => void notes.push(text)
   const originLabel = '[origin]  '
-  running.origin = await startDemoOrigin(Number(upstream.url.port), upstream.url.hostname, {
-    onRequest: (hit) => process.stdout.write(`${originLabel}${describeOriginHit(hit)}\n`),
-  }).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`cannot start the demo origin on ${upstream.url.host}: ${err.code ?? err.message}`)
+  running.origin = await listenOn(
+    options.origin,
+    'the origin',
+    (port) => startDemoOrigin(port, '127.0.0.1', { onRequest: (hit) => process.stdout.write(`${originLabel}${describeOriginHit(hit)}\n`) }),
+    note,
+  ).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`the demo origin cannot listen on 127.0.0.1:${options.origin.port}: ${listenProblem(err)}; choose another port with --origin-port or DEMO_ORIGIN_PORT`)
   })
-  gateways.push(await startInstance(a, 'A'), await startInstance(b, 'B'))
+  const upstream = new URL(`http://127.0.0.1:${portOf(running.origin.address())}`)
+  // B on the port after A's, unless that one is taken.
+  const second: PortChoice = { port: options.corral.port === 0 ? 0 : options.corral.port + 1, explicit: false }
+  gateways.push(await startInstance(options.corral, 'A'))
+  gateways.push(await startInstance(second, 'B'))
   for (const gateway of gateways) {
     const connection = gateway.runtime.redis
     if (connection !== undefined && !(await connection.whenAvailable(connection.config.connectTimeoutMs + 1_000))) {
@@ -81,10 +90,11 @@ export async function runFleetDemo(): Promise<void> {
     [
       '',
       'corral fleet demo: two corral instances sharing one Redis',
-      `  origin    ${upstream.url.origin}`,
+      `  origin    ${upstream.origin}`,
       `  redis     ${redis.shown}`,
       `  corral A  ${urlA}`,
       `  corral B  ${urlB}   (config ${relative(process.cwd(), configPath) || configPath})`,
+      ...notes.map((text) => `  (${text})`),
       '',
       'The cache key includes the Host header: send the same one to both instances, as a load balancer would.',
       '',
@@ -106,11 +116,20 @@ export async function runFleetDemo(): Promise<void> {
     ].join('\n'),
   )
 
-  async function startInstance(config: Config, name: string): Promise<Gateway> {
-    const port = config.listeners[0]?.port ?? 0
-    const logger = createLogger(config.log, compactLines(`[${name} :${port}]`))
-    return startGateway(config, { logger }).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(`cannot start corral ${name} on port ${port}: ${err.code ?? err.message}`)
+  async function startInstance(choice: PortChoice, name: string): Promise<Gateway> {
+    // The label names the port it got, known once it listens.
+    let label = `[${name}]`
+    const start = async (port: number): Promise<Gateway> => {
+      const config = await loadConfigFile(configPath, { redis: redis.url, upstream: upstream.origin, port })
+      const gateway = await startGateway(config, { logger: createLogger(config.log, compactLines(() => label)) })
+      label = `[${name} :${new URL(gateway.urls[0] ?? 'http://x').port}]`
+      return gateway
+    }
+    return listenOn(choice, `corral ${name}`, start, note).catch((err: unknown) => {
+      if (err instanceof GatewayError && err.code === 'CORRAL_ERR_LISTEN') {
+        throw new Error(`corral ${name}: ${err.message}${choice.explicit ? '; choose another port with --port or DEMO_PORT' : ''}`)
+      }
+      throw err
     })
   }
 }
@@ -265,17 +284,17 @@ function withoutPassword(url: string): string {
  * pretty output: with two instances and the origin writing to one terminal, what each did has
  * to fit on one line.
  */
-function compactLines(label: string): DestinationStream {
+function compactLines(label: () => string): DestinationStream {
   return {
     write(line: string): void {
       let record: Record<string, unknown>
       try {
         record = JSON.parse(line) as Record<string, unknown>
       } catch {
-        process.stdout.write(`${label} ${line}`)
+        process.stdout.write(`${label()} ${line}`)
         return
       }
-      process.stdout.write(`${label} ${describeRecord(record)}\n`)
+      process.stdout.write(`${label()} ${describeRecord(record)}\n`)
     },
   }
 }

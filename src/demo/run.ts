@@ -1,44 +1,94 @@
 /**
  * `npm run demo`: the example origin on 127.0.0.1:3000 and corral in front of it on :8080
  * (config/demo.yaml), with a few curl lines to try. `npm run demo -- --fleet`: two instances
- * sharing one Redis instead (fleet.ts).
+ * sharing one Redis instead (fleet.ts). Ports: `--port` / DEMO_PORT and `--origin-port` /
+ * DEMO_ORIGIN_PORT; a default port that is taken gives way to a free one (options.ts).
  */
+import type { Server } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { loadConfigFile, ConfigError } from '../config/index.js'
-import { startGateway } from '../gateway.js'
+import { loadConfigFile } from '../config/index.js'
+import { GatewayError } from '../errors.js'
+import { startGateway, type Gateway } from '../gateway.js'
 import { flushLogs } from '../log.js'
 import { runFleetDemo } from './fleet.js'
+import { DEMO_USAGE, demoOptions, listenOn, listenProblem, portOf, stopWithParent, type DemoOptions } from './options.js'
 import { DEMO_PATHS, startDemoOrigin } from './origin.js'
 
 const configPath = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url))
+/** After a stop signal, give up on a graceful stop after this long. */
+const STOP_TIMEOUT_MS = 10_000
 
-async function main(): Promise<void> {
-  const config = await loadConfigFile(configPath)
-  const upstream = [...config.upstreams.values()][0]
-  if (upstream === undefined) throw new Error(`${configPath} has no upstream`)
-  const origin = await startDemoOrigin(Number(upstream.url.port), upstream.url.hostname).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`cannot start the demo origin on ${upstream.url.host}: ${err.code ?? err.message}`)
+async function main(options: DemoOptions): Promise<void> {
+  // Set up first: a signal while starting must still stop what has started.
+  const running: { origin?: Server; gateway?: Gateway } = {}
+  let stopping = false
+  const stop = (): void => {
+    // npm forwards the terminal's Ctrl-C to the process that already got it: one stop is enough.
+    if (stopping) return
+    stopping = true
+    setTimeout(() => {
+      process.stderr.write(`demo: still stopping after ${STOP_TIMEOUT_MS / 1000} s; exiting anyway\n`)
+      exit(1)
+    }, STOP_TIMEOUT_MS).unref()
+    running.origin?.close()
+    running.origin?.closeAllConnections()
+    void (running.gateway?.close() ?? Promise.resolve()).then(() => exit(0))
+  }
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop)
+  stopWithParent(stop)
+
+  const notes: string[] = []
+  const note = (text: string): void => void notes.push(text)
+  const origin = await listenOn(options.origin, 'the origin', (port) => startDemoOrigin(port, '127.0.0.1'), note).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`the demo origin cannot listen on 127.0.0.1:${options.origin.port}: ${listenProblem(err)}; choose another port with --origin-port or DEMO_ORIGIN_PORT`)
   })
-  const gateway = await startGateway(config)
+  running.origin = origin
+  const originUrl = `http://127.0.0.1:${portOf(origin.address())}`
+  const gateway = await listenOn(
+    options.corral,
+    'corral',
+    async (port) => startGateway(await loadConfigFile(configPath, { port, upstream: originUrl })),
+    note,
+  ).catch((err: unknown) => {
+    if (err instanceof GatewayError && err.code === 'CORRAL_ERR_LISTEN') throw new Error(`${err.message}; choose another port with --port or DEMO_PORT`)
+    throw err
+  })
+  running.gateway = gateway
+  if (stopping) return
   const base = gateway.urls[0] ?? ''
   const lines = Object.entries(DEMO_PATHS).map(([path, what]) => `  curl -si ${base}${path} | grep -iE '^(HTTP|x-cache-status|cache-status|age)'\n      # ${what}`)
   process.stdout.write(
-    `\ncorral demo: origin ${upstream.url.origin}, corral ${base} (config ${configPath})\nTry, more than once:\n${lines.join('\n')}\nCtrl-C stops both.\n\n`,
+    [
+      '',
+      `corral demo: origin ${originUrl}, corral ${base} (config ${configPath})`,
+      ...notes.map((text) => `  (${text})`),
+      'Try, more than once:',
+      ...lines,
+      'Ctrl-C stops both.',
+      '',
+      '',
+    ].join('\n'),
   )
-  const stop = (): void => {
-    origin.close()
-    void gateway.close().then(() => {
-      flushLogs()
-      process.exit(0)
-    })
-  }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
 }
 
-const demo = process.argv.includes('--fleet') ? runFleetDemo : main
+function exit(code: number): void {
+  flushLogs()
+  process.exit(code)
+}
 
-demo().catch((err: unknown) => {
-  process.stderr.write(`demo: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`)
-  process.exit(1)
-})
+let options: DemoOptions | 'help'
+try {
+  options = demoOptions(process.argv.slice(2), process.env)
+} catch (err) {
+  process.stderr.write(`demo: ${(err as Error).message}\n`)
+  process.exit(2)
+}
+if (options === 'help') {
+  process.stdout.write(DEMO_USAGE)
+} else {
+  const demo = options.fleet ? runFleetDemo : main
+  demo(options).catch((err: unknown) => {
+    process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`)
+    exit(1)
+  })
+}

@@ -20,6 +20,8 @@ export type ToPrimary =
   | { readonly t: 'del'; readonly id: string }
   /** Listening, with these addresses. */
   | { readonly t: 'ready'; readonly urls: readonly string[] }
+  /** Cannot start (a listener cannot be opened): restarting would fail the same way, so the primary gives up with this line. */
+  | { readonly t: 'fatal'; readonly message: string }
 
 /** Primary → worker. */
 export type ToWorker =

@@ -18,19 +18,32 @@ const CRASH_WINDOW_MS = 5_000
 const MAX_RESTART_DELAY_MS = 10_000
 
 export interface Primary {
-  /** Resolves when every worker has exited after a shutdown. */
-  readonly stopped: Promise<void>
+  /**
+   * Resolves when every worker has exited after a shutdown: with undefined after stop(), or with
+   * one line saying why when the primary gave up because the workers cannot start.
+   */
+  readonly stopped: Promise<string | undefined>
+  /** Resolves with the listeners' addresses (`http://host:port`) once the first worker listens. */
+  readonly listening: Promise<readonly string[]>
   stop(): void
 }
+
+/** corral's exit code for start-up errors: a worker that exits with it before it listens is not restarted. */
+export const STARTUP_FAILURE_EXIT_CODE = 2
 
 export function runPrimary(config: Config, log: GatewayLog): Primary {
   cluster.setupPrimary({ serialization: 'advanced' })
   const table = config.store.redis === undefined ? new LockTable() : undefined
   const started = new Map<number, number>()
+  const ready = new Set<number>()
   let crashes = 0
   let stopping = false
-  let resolveStopped!: () => void
-  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve))
+  /** Why the primary gave up, when it did. */
+  let gaveUp: string | undefined
+  let resolveStopped!: (why: string | undefined) => void
+  const stopped = new Promise<string | undefined>((resolve) => (resolveStopped = resolve))
+  let resolveListening!: (urls: readonly string[]) => void
+  const listening = new Promise<readonly string[]>((resolve) => (resolveListening = resolve))
 
   const send = (workerId: number, message: ToWorker): void => {
     const worker = cluster.workers?.[workerId]
@@ -67,7 +80,12 @@ export function runPrimary(config: Config, log: GatewayLog): Primary {
           for (const w of others(worker.id)) if (w.isConnected()) w.send(message)
           return
         case 'ready':
+          ready.add(worker.id)
           log.workerReady({ worker: worker.id, pid: worker.process.pid ?? 0 })
+          resolveListening(message.urls)
+          return
+        case 'fatal':
+          giveUp(message.message)
           return
       }
     })
@@ -79,9 +97,12 @@ export function runPrimary(config: Config, log: GatewayLog): Primary {
       for (const id of waiters) send(id, { t: 'outcome', lockId, message: HOLDER_LOST_MESSAGE })
     }
     const lived = Date.now() - (started.get(worker.id) ?? 0)
+    const wasReady = ready.delete(worker.id)
     started.delete(worker.id)
+    // A start-up error (its 'fatal' message may not have made it): restarting would fail the same way.
+    if (!stopping && !wasReady && code === STARTUP_FAILURE_EXIT_CODE) giveUp(`worker ${worker.id} could not start (exit code ${code})`)
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) resolveStopped()
+      if (Object.keys(cluster.workers ?? {}).length === 0) resolveStopped(gaveUp)
       return
     }
     crashes = lived < CRASH_WINDOW_MS ? crashes + 1 : 0
@@ -92,21 +113,27 @@ export function runPrimary(config: Config, log: GatewayLog): Primary {
     }, delayMs).unref()
   })
 
+  const stop = (): void => {
+    if (stopping) return
+    stopping = true
+    const workers = Object.values(cluster.workers ?? {})
+    if (workers.length === 0) resolveStopped(gaveUp)
+    for (const worker of workers) if (worker?.isConnected() === true) worker.send({ t: 'shutdown' } satisfies ToWorker)
+    // A worker that does not finish its drain in time is stopped the hard way.
+    setTimeout(() => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL')
+    }, config.server.drainTimeoutMs + 5_000).unref()
+  }
+
+  /** The first reason wins: the other workers fail the same way, or are told to stop. */
+  function giveUp(why: string): void {
+    if (stopping) return
+    gaveUp = why
+    stop()
+  }
+
   for (let i = 0; i < config.server.workers; i++) fork()
   log.workersStarted(config.server.workers)
 
-  return {
-    stopped,
-    stop: () => {
-      if (stopping) return
-      stopping = true
-      const workers = Object.values(cluster.workers ?? {})
-      if (workers.length === 0) resolveStopped()
-      for (const worker of workers) if (worker?.isConnected() === true) worker.send({ t: 'shutdown' } satisfies ToWorker)
-      // A worker that does not finish its drain in time is stopped the hard way.
-      setTimeout(() => {
-        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL')
-      }, config.server.drainTimeoutMs + 5_000).unref()
-    },
-  }
+  return { stopped, listening, stop }
 }

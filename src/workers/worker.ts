@@ -5,11 +5,13 @@
  */
 import type { Config } from '../config/types.js'
 import { IpcLock } from '../coalesce/ipc-lock.js'
+import { GatewayError } from '../errors.js'
 import { startGateway, type Gateway } from '../gateway.js'
 import type { Adapters } from '../runtime.js'
 import { MemoryStore } from '../store/memory.js'
 import { ReplicatedStore } from '../store/replicated.js'
 import { PrimaryChannel } from './channel.js'
+import type { ToPrimary } from './messages.js'
 
 export async function startWorker(config: Config, onShutdown: () => void): Promise<Gateway> {
   const primary = new PrimaryChannel(process)
@@ -23,7 +25,22 @@ export async function startWorker(config: Config, onShutdown: () => void): Promi
   })
   // The primary is gone (it was killed): nobody restarts or stops this worker any more.
   process.on('disconnect', onShutdown)
-  const gateway = await startGateway(config, adapters)
+  let gateway: Gateway
+  try {
+    gateway = await startGateway(config, adapters)
+  } catch (err) {
+    // Every worker would fail the same way: the primary must give up rather than restart it forever.
+    if (err instanceof GatewayError && err.code === 'CORRAL_ERR_LISTEN') await tellPrimary({ t: 'fatal', message: err.message })
+    throw err
+  }
   primary.send({ t: 'ready', urls: gateway.urls })
   return gateway
+}
+
+/** Sends and waits until the message is out, for a worker that is about to exit. */
+function tellPrimary(message: ToPrimary): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.send === undefined || !process.connected) resolve()
+    else process.send(message, undefined, undefined, () => resolve())
+  })
 }
