@@ -1,13 +1,14 @@
 /** The command line as users run it: a real process, real signals, real sockets. */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Origin } from '../helpers/origin.js'
 import { client } from '../helpers/gateway.js'
 import { startCorral } from '../helpers/corral-process.js'
+import { occupiedPort } from '../helpers/sockets.js'
+import type { Server } from 'node:net'
 
 const CLI = ['--import', 'tsx', 'src/cli.ts']
 
@@ -126,18 +127,6 @@ describe('corral CLI', () => {
     }
   })
 })
-
-/** A port held by another program, as when corral is started twice. */
-function occupiedPort(): Promise<Server & { port: number }> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      resolve(Object.assign(server, { port: typeof address === 'object' && address !== null ? address.port : 0 }))
-    })
-  })
-}
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()))

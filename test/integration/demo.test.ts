@@ -4,10 +4,10 @@
  * the same way and stop the shell.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { createServer, type Server } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { client } from '../helpers/gateway.js'
 import { describeRedis } from '../helpers/redis.js'
+import { occupiedPort } from '../helpers/sockets.js'
 
 const DEMO = 'node --import tsx src/demo/run.ts'
 
@@ -73,16 +73,6 @@ async function gone(pid: number, withinMs = 5_000): Promise<boolean> {
   return !alive(pid)
 }
 
-function occupiedPort(): Promise<Server & { port: number }> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      resolve(Object.assign(server, { port: typeof address === 'object' && address !== null ? address.port : 0 }))
-    })
-  })
-}
 
 describe('npm run demo', () => {
   it('takes its ports from the flags, prints them, and stops when the shell that ran it is killed', async () => {

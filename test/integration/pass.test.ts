@@ -7,6 +7,7 @@ import { startGateway } from '../../src/gateway.js'
 import { MemoryStore } from '../../src/store/memory.js'
 import type { CacheRecord } from '../../src/store/types.js'
 import { client, startTestGateway, testConfig, useGateway } from '../helpers/gateway.js'
+import { rawExchange } from '../helpers/sockets.js'
 
 const t = useGateway(() => ({
   server: { maxHeaderSize: '8KiB', maxBodySize: '1KiB' },
@@ -209,15 +210,8 @@ describe('large objects', () => {
 })
 
 describe('bad input', () => {
-  async function raw(text: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(Number(new URL(t.gateway.urls[0]!).port), '127.0.0.1', () => socket.write(text))
-      let data = ''
-      socket.on('data', (d: Buffer) => (data += d.toString()))
-      socket.on('end', () => resolve(data))
-      socket.on('close', () => resolve(data))
-      socket.on('error', reject)
-    })
+  function raw(text: string): Promise<string> {
+    return rawExchange(t.gateway.urls[0]!, text)
   }
 
   it('a malformed request line gets 400', async () => {

@@ -3,10 +3,10 @@
  * reflects, then the victim's request. On a cacheable route, nothing corral forwards may change the
  * origin's answer without being part of the key; the key and what the origin is asked must agree.
  */
-import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { UNKEYED_OVERRIDES } from '../../src/policy/unkeyed.js'
 import { useGateway } from '../helpers/gateway.js'
+import { rawExchange } from '../helpers/sockets.js'
 
 const t = useGateway(() => ({
   routes: [
@@ -27,14 +27,7 @@ function reflect(field: string): void {
 
 /** A request written by hand (duplicate fields, absolute-form targets), and the raw answer. */
 function raw(text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(new URL(t.gateway.urls[0]!).port), '127.0.0.1', () => socket.write(text))
-    let data = ''
-    socket.on('data', (d: Buffer) => (data += d.toString()))
-    socket.on('end', () => resolve(data))
-    socket.on('close', () => resolve(data))
-    socket.on('error', reject)
-  })
+  return rawExchange(t.gateway.urls[0]!, text)
 }
 
 describe('unkeyed request fields do not reach the origin on cacheable routes', () => {
