@@ -3,6 +3,7 @@
  * compiled, deeply frozen `Config` of types.ts. Every problem is collected and reported at once,
  * each line naming its YAML path; nothing here runs per request.
  */
+import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 
 import cacheControl from 'cache-control-parser'
@@ -17,6 +18,7 @@ import {
   DEFAULT_STALE_IF_DISCONNECTED_MS,
   errorMap,
   LOG_LEVELS,
+  parseCidr,
   parseRedisUrl,
   parseUpstreamUrl,
   parseWorkers,
@@ -33,13 +35,16 @@ import {
 } from './schema.js'
 import { closest, keysAt } from './suggest.js'
 import type {
+  AdminConfig,
   BypassRule,
+  CidrBlock,
   CoalesceConfig,
   Config,
   LogLevel,
   MemoryStoreConfig,
   RedisStoreConfig,
   StoreConfig,
+  TagRule,
   PathMatcher,
   QueryRecipe,
   Route,
@@ -77,6 +82,10 @@ export interface Overrides {
   redis?: string
   /** `server.workers`: a count, or 'auto'. */
   workers?: string | number
+  /** The admin listener's port (0: off). */
+  adminPort?: number
+  /** The admin token (CORRAL_ADMIN_TOKEN): wins over admin.tokenFile. */
+  adminToken?: string
 }
 
 export function compileConfig(raw: unknown, source: string, overrides: Overrides = {}): Config {
@@ -86,7 +95,12 @@ export function compileConfig(raw: unknown, source: string, overrides: Overrides
   issues.push(...crossFieldIssues(raw, upstreamNames))
   const resolved = resolveOverrides(overrides, upstreamNames, issues)
   if (!parsed.success || issues.length > 0) throw new ConfigError(source, issues)
-  return deepFreeze(buildConfig(parsed.data, source, resolved))
+  try {
+    return deepFreeze(buildConfig(parsed.data, source, resolved))
+  } catch (err) {
+    if (err instanceof TokenFileError) throw new ConfigError(source, [err.message], { cause: err })
+    throw err
+  }
 }
 
 export async function loadConfigFile(path: string, overrides?: Overrides): Promise<Config> {
@@ -108,7 +122,8 @@ export function quickConfig(opts: Overrides & { upstream: string }): Config {
     throw new ConfigError(source, [`--upstream: ${errorMessage(err)}`])
   }
   const raw = { upstreams: { default: { url: opts.upstream } } }
-  return compileConfig(raw, source, { port: opts.port, host: opts.host, logLevel: opts.logLevel, redis: opts.redis, workers: opts.workers })
+  const { port, host, logLevel, redis, workers, adminPort, adminToken } = opts
+  return compileConfig(raw, source, { port, host, logLevel, redis, workers, adminPort, adminToken })
 }
 
 // ---------------------------------------------------------------- YAML
@@ -235,6 +250,8 @@ interface ResolvedOverrides {
   readonly upstream?: { readonly name: string; readonly target: UpstreamTarget }
   readonly redis?: string
   readonly workers?: number
+  readonly adminPort?: number
+  readonly adminToken?: string
 }
 
 /** Checks the overrides, adding problems to `issues` under the flag's name. */
@@ -243,8 +260,16 @@ function resolveOverrides(
   upstreamNames: readonly string[] | undefined,
   issues: string[],
 ): ResolvedOverrides {
-  const { host, port, logLevel, upstream, redis, workers } = overrides
+  const { host, port, logLevel, upstream, redis, workers, adminPort, adminToken } = overrides
   const resolved: { -readonly [K in keyof ResolvedOverrides]: ResolvedOverrides[K] } = {}
+  if (adminPort !== undefined) {
+    if (Number.isInteger(adminPort) && adminPort >= 0 && adminPort <= 65_535) resolved.adminPort = adminPort
+    else issues.push(`--admin-port: ${PORT_MESSAGE}`)
+  }
+  if (adminToken !== undefined && adminToken !== '') {
+    if (adminToken.length >= MIN_TOKEN_LENGTH) resolved.adminToken = adminToken
+    else issues.push(`CORRAL_ADMIN_TOKEN: too short: use ${MIN_TOKEN_LENGTH} characters or more (openssl rand -hex 32)`)
+  }
   if (port !== undefined) {
     if (Number.isInteger(port) && port >= 0 && port <= 65_535) resolved.port = port
     else issues.push(`--port: ${PORT_MESSAGE}`)
@@ -341,10 +366,37 @@ function buildConfig(file: ConfigFile, source: string, overrides: ResolvedOverri
     store,
     coalesce,
     log: { ...file.log, level: overrides.logLevel ?? file.log.level },
-    routes: routeFiles.map((route, index) => buildRoute(route, index, upstreams, memory, coalesce)),
+    admin: buildAdmin(file.admin, overrides),
+    purge: {
+      tagHeaders: file.purge.tagHeaders,
+      exposeTags: file.purge.exposeTags,
+      method: file.purge.method,
+      allow: file.purge.allow.map((block) => parseCidr(block) as CidrBlock),
+    },
+    routes: routeFiles.map((route, index) => buildRoute(route, index, upstreams, memory, coalesce, { headers: file.purge.tagHeaders, expose: file.purge.exposeTags })),
     source,
   }
 }
+
+/** The token: CORRAL_ADMIN_TOKEN, else the first line of admin.tokenFile (read at start-up and on reload). */
+function buildAdmin(admin: ConfigFile['admin'], overrides: ResolvedOverrides): AdminConfig {
+  const port = overrides.adminPort ?? admin.port
+  if (overrides.adminToken !== undefined) return { host: admin.host, port, token: overrides.adminToken, tokenSource: 'CORRAL_ADMIN_TOKEN' }
+  if (admin.tokenFile === undefined) return { host: admin.host, port, token: undefined, tokenSource: undefined }
+  let token: string
+  try {
+    token = readFileSync(admin.tokenFile, 'utf8').split('\n')[0]?.trim() ?? ''
+  } catch (err) {
+    throw new TokenFileError(`admin.tokenFile: cannot read ${admin.tokenFile}: ${readProblem(err)}`)
+  }
+  if (token.length < MIN_TOKEN_LENGTH) throw new TokenFileError(`admin.tokenFile: ${admin.tokenFile} holds no token of ${MIN_TOKEN_LENGTH} characters or more`)
+  return { host: admin.host, port, token, tokenSource: admin.tokenFile }
+}
+
+/** Shorter tokens are guessable; `openssl rand -hex 32` gives 64 characters. */
+export const MIN_TOKEN_LENGTH = 16
+
+class TokenFileError extends Error {}
 
 /** `--redis` replaces where the file says Redis is, and keeps its other settings. */
 function buildRedis(redis: ConfigFile['store']['redis'], url: string | undefined): RedisStoreConfig | undefined {
@@ -370,6 +422,7 @@ function buildRoute(
   upstreams: ReadonlyMap<string, Upstream>,
   store: MemoryStoreConfig,
   coalesce: CoalesceConfig,
+  tags: TagRule,
 ): Route {
   // crossFieldIssues guarantees a known upstream, or exactly one to default to
   const upstreamName = route.upstream ?? [...upstreams.keys()][0] ?? ''
@@ -385,7 +438,7 @@ function buildRoute(
       methods: methods === undefined ? undefined : new Set(methods),
     },
     upstream,
-    cache: route.cache === null ? undefined : buildRouteCache(route.cache, store, coalesce),
+    cache: route.cache === null ? undefined : buildRouteCache(route.cache, store, coalesce, tags),
   }
 }
 
@@ -419,8 +472,9 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${pattern}$`)
 }
 
-function buildRouteCache(cache: RouteCacheFile, store: MemoryStoreConfig, coalesce: CoalesceConfig): RouteCache {
+function buildRouteCache(cache: RouteCacheFile, store: MemoryStoreConfig, coalesce: CoalesceConfig, tags: TagRule): RouteCache {
   return {
+    tags,
     defaultTtlMs: cache.ttl,
     statusTtlMs: cache.statusTtl,
     originCacheControl: cache.originCacheControl,
@@ -502,6 +556,9 @@ export function describeConfig(config: Config): string {
     `coalesce: lock=${coalesce.lock} lease=${formatDuration(coalesce.leaseMs)} waitTimeout=${formatDuration(coalesce.waitTimeoutMs)}` +
       ` onTimeout=${coalesce.onTimeout} hitForMiss=${formatDuration(coalesce.hitForMissMs)}`,
     `log: level=${log.level} format=${log.format} access=${log.access ? 'on' : 'off'}`,
+    `admin: ${config.admin.port === 0 ? 'off' : `${config.admin.host}:${config.admin.port} token=${config.admin.tokenSource ?? 'none (purge, reload and explain refused)'}`}`,
+    `purge: tagHeaders=${config.purge.tagHeaders.join(',') || 'none'} exposeTags=${config.purge.exposeTags ? 'on' : 'off'}` +
+      ` method=${config.purge.method ? `on from ${config.purge.allow.map((b) => `${b.address}/${b.prefix}`).join(',')}` : 'off'}`,
     'routes:',
     ...config.routes.map((route) => `  ${describeRoute(route, coalesce)}`),
   ]

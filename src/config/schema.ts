@@ -3,6 +3,7 @@
  * Parsing turns durations into ms and sizes into bytes; cross-field rules (route → upstream,
  * unique route names, object size limits) live in index.ts, which also builds the `Config`.
  */
+import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { z } from 'zod'
 
@@ -239,6 +240,44 @@ export const storeSchema = z.strictObject({ memory: memoryStoreSchema.prefault({
 
 const lockSchema = z.enum(['distributed', 'local', 'off'])
 const onTimeoutSchema = z.enum(['stale', 'fetch', 'error'])
+
+/** The admin listener (src/admin): purge, metrics, health, reload, explain. Port 0: off. */
+const adminSchema = z.strictObject({
+  host: nonEmptyString.default('127.0.0.1'),
+  port: port.default(9090),
+  /** A file holding the bearer token (CORRAL_ADMIN_TOKEN wins over it). */
+  tokenFile: nonEmptyString.optional(),
+})
+
+/** `10.0.0.0/8`, `::1/128`, or one address. */
+const cidrSchema = nonEmptyString.superRefine((text, ctx) => {
+  if (parseCidr(text) === undefined) ctx.addIssue({ code: 'custom', message: `expected an address or a CIDR block like 10.0.0.0/8 or ::1/128, got "${text}"` })
+})
+
+export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const [address = '', bits, extra] = text.split('/')
+  if (extra !== undefined) return undefined
+  const version = isIP(address)
+  if (version === 0) return undefined
+  const max = version === 4 ? 32 : 128
+  const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN
+  if (!(prefix >= 0 && prefix <= max)) return undefined
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' }
+}
+
+const purgeSchema = z.strictObject({
+  /** Response fields whose space- or comma-separated values tag an entry for purge by tag. */
+  tagHeaders: z.array(nonEmptyString.transform((name) => name.toLowerCase())).prefault(['surrogate-key', 'cache-tag']),
+  /** Keep the tag fields in what clients receive (they are stripped by default). */
+  exposeTags: z.boolean().default(false),
+  /** Accept the PURGE request method on the client listeners, from `allow` only. */
+  method: z.boolean().default(false),
+  allow: z.array(cidrSchema).prefault([]),
+}).superRefine((purge, ctx) => {
+  if (purge.method && purge.allow.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['allow'], message: 'method: true needs the client addresses allowed to purge (e.g. [127.0.0.1/32])' })
+  }
+})
 
 const coalesceSchema = z.strictObject({
   lock: lockSchema.default('distributed'),
@@ -499,6 +538,8 @@ export const configFileSchema = z.strictObject({
   store: storeSchema,
   coalesce: coalesceSchema.prefault({}),
   log: logSchema.prefault({}),
+  admin: adminSchema.prefault({}),
+  purge: purgeSchema.prefault({}),
   routes: z
     .array(routeSchema)
     .min(1, 'expected at least one route (leave the key out for a single catch-all route)')

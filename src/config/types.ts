@@ -61,6 +61,12 @@ export type BypassRule =
   | { readonly kind: 'cookie'; readonly name: string; readonly value?: string }
   | { readonly kind: 'query'; readonly name: string; readonly value?: string }
 
+export interface TagRule {
+  /** Lowercased response fields listing tags, space or comma separated. */
+  readonly headers: readonly string[]
+  readonly expose: boolean
+}
+
 export interface RouteCache {
   /** Freshness used only when the origin gives none (undefined: such responses are not stored). */
   readonly defaultTtlMs: number | undefined
@@ -87,6 +93,8 @@ export interface RouteCache {
   readonly staleIfDisconnectedMs: number
   /** Fraction (0..1) by which freshness is randomly shortened, so that entries stored together do not expire together. */
   readonly jitter: number
+  /** Where stored entries' purge tags come from (top-level `purge`), and whether clients see those fields. */
+  readonly tags: TagRule
   readonly maxObjectBytes: number
   readonly key: KeyRecipe
   readonly bypass: readonly BypassRule[]
@@ -213,6 +221,34 @@ export interface LogConfig {
   readonly access: boolean
 }
 
+/** The admin listener (src/admin). */
+export interface AdminConfig {
+  readonly host: string
+  /** 0: no admin listener. */
+  readonly port: number
+  /** The bearer token every endpoint but health, metrics and the status page asks for; undefined: those endpoints are refused. */
+  readonly token: string | undefined
+  /** Where the token came from, for messages: 'CORRAL_ADMIN_TOKEN', the file, or undefined. */
+  readonly tokenSource: string | undefined
+}
+
+export interface CidrBlock {
+  readonly address: string
+  readonly prefix: number
+  readonly family: 'ipv4' | 'ipv6'
+}
+
+export interface PurgeConfig {
+  /** Lowercased response fields whose values tag an entry (space or comma separated). */
+  readonly tagHeaders: readonly string[]
+  /** Keep the tag fields in what clients receive. */
+  readonly exposeTags: boolean
+  /** The PURGE method on the client listeners. */
+  readonly method: boolean
+  /** Client addresses allowed to send PURGE. */
+  readonly allow: readonly CidrBlock[]
+}
+
 export interface Config {
   readonly listeners: readonly Listener[]
   readonly server: ServerLimits
@@ -220,6 +256,8 @@ export interface Config {
   readonly store: StoreConfig
   readonly coalesce: CoalesceConfig
   readonly log: LogConfig
+  readonly admin: AdminConfig
+  readonly purge: PurgeConfig
   readonly routes: readonly Route[]
   /** Where the config came from: a file path, or 'flags' for the no-config quick mode. */
   readonly source: string

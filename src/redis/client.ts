@@ -16,7 +16,7 @@ import { primaryOf } from '../store/ids.js'
 import { Breaker, type BreakerState } from './breaker.js'
 
 /** Each script of lua/ becomes a command of this name; start-up fails when one is missing. */
-const SCRIPTS = ['lookupOrLock', 'renew', 'release', 'store'] as const
+const SCRIPTS = ['lookupOrLock', 'renew', 'release', 'store', 'replace'] as const
 
 /** The typed calls of lua/*.lua; src/redis/scripts.ts owns their KEYS and ARGV order. */
 export interface ScriptCommands {
@@ -31,6 +31,7 @@ export interface ScriptCommands {
     waitedFor: string,
   ): Promise<[number, (Buffer | number)?, Buffer?]>
   renew(lock: string, token: string, leaseMs: number): Promise<number>
+  replace(record: string, version: string, value: Buffer): Promise<number>
   release(
     lock: string,
     hitForMiss: string,

@@ -69,6 +69,7 @@ export function buildEntry(
   reqHeaders: IncomingHttpHeaders,
   route: RouteCache,
   storedHeaders: HeaderPairs = toStoredHeaders(head.headers, storable.directives),
+  tagsBefore: readonly string[] | undefined = undefined,
 ): CacheEntry {
   const d = storable.directives
   const initialAgeMs = correctedInitialAgeMs({
@@ -88,14 +89,20 @@ export function buildEntry(
   // Kept past staleness (nginx's `inactive`) to be revalidated, to answer errors with
   // request stale-if-error, and to tell EXPIRED from MISS.
   const retainUntil = staleAt + route.retainStaleMs
-  const headers = storedHeaders.filter(([name]) => name !== 'content-length' && !(name === 'set-cookie' && route.setCookie === 'strip'))
+  const tagged = readTags(storedHeaders, route.tags.headers)
+  // A 304 need not repeat the tag fields (and stripped ones are not in the stored headers): keep the entry's tags.
+  const tags = tagged.length > 0 ? tagged : tagsBefore
+  const stripTags = !route.tags.expose && route.tags.headers.length > 0
+  const headers = storedHeaders.filter(
+    ([name]) => name !== 'content-length' && !(name === 'set-cookie' && route.setCookie === 'strip') && !(stripTags && route.tags.headers.includes(name)),
+  )
   // RFC 9110 §6.6.1: a recipient with a clock that caches a response without Date adds one.
   if (!headers.some(([name]) => name === 'date')) headers.push(['date', new Date(head.responseTime).toUTCString()])
   // A body of its own, exactly sized: not a view that keeps a socket chunk or Node's shared pool alive.
   const own = ownBody(body)
   const version = newVersion()
   const signature = storable.vary.length > 0 ? varySignature(storable.vary, reqHeaders) : ''
-  const size = entryBytes({ key: key.key, version, headers, body: own, etag, lastModified, vary: storable.vary, varySignature: signature, selector: key.selector })
+  const size = entryBytes({ key: key.key, version, headers, body: own, etag, lastModified, vary: storable.vary, varySignature: signature, selector: key.selector, tags })
   return {
     kind: 'entry',
     version,
@@ -117,9 +124,24 @@ export function buildEntry(
     vary: storable.vary,
     varySignature: signature,
     selector: key.selector,
+    ...(tags === undefined || tags.length === 0 ? {} : { tags }),
     size,
   }
 }
+
+/** Surrogate-Key: `a b c`; Cache-Tag: `a,b,c`: distinct, in the order first seen, at most MAX_TAGS. */
+export function readTags(headers: HeaderPairs, names: readonly string[]): readonly string[] {
+  if (names.length === 0) return []
+  const tags = new Set<string>()
+  for (const [name, value] of headers) {
+    if (!names.includes(name)) continue
+    for (const tag of value.split(/[\s,]+/)) if (tag !== '' && tags.size < MAX_TAGS) tags.add(tag)
+  }
+  return [...tags]
+}
+
+/** Fastly's limit is 16 KiB of keys; past a few hundred tags an entry is mislabelled, not tagged. */
+const MAX_TAGS = 256
 
 /**
  * RFC 9111 §4.3.4: a 304 refreshes the stored entry: its header fields are updated from the
@@ -146,7 +168,7 @@ export function refreshEntry(
   if ('reason' in verdict) return verdict
   // A targeted field's private="…" / no-cache="…" is only known after judging.
   const stored = withoutQualified(merged, verdict.storable.directives)
-  const entry = buildEntry(key, mergedHead, verdict.storable, stale.body, reqHeaders, route, stored)
+  const entry = buildEntry(key, mergedHead, verdict.storable, stale.body, reqHeaders, route, stored, stale.tags)
   const forRequest = judge(mergedHead, reqHeaders, reqDirectives, route)
   return { entry, directives: verdict.storable.directives, requestForbids: 'reason' in forRequest ? forRequest.reason : undefined }
 }

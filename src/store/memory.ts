@@ -10,6 +10,7 @@
  */
 import { LRUCache } from 'lru-cache'
 import type { MemoryStoreConfig } from '../config/types.js'
+import { recordMatches, softened, type PurgeOrder } from './purge.js'
 import type { CacheEntry, CacheRecord, CacheStore, StoreStats, StoreWrite, WriteResult } from './types.js'
 
 // What a record costs, in bytes, on 64-bit Node (V8 without pointer compression, as Node ships).
@@ -57,7 +58,7 @@ export function stringBytes(s: string): number {
 }
 
 /** The parts of an entry that cost memory. */
-export type EntryParts = Pick<CacheEntry, 'key' | 'version' | 'headers' | 'body' | 'etag' | 'lastModified' | 'vary' | 'varySignature' | 'selector'>
+export type EntryParts = Pick<CacheEntry, 'key' | 'version' | 'headers' | 'body' | 'etag' | 'lastModified' | 'vary' | 'varySignature' | 'selector' | 'tags'>
 
 /**
  * What an entry costs in memory, without the id it is stored under: CacheEntry.size. The body's
@@ -68,6 +69,7 @@ export function entryBytes(e: EntryParts): number {
   let heap = ENTRY_OVERHEAD_BYTES + stringBytes(e.key) + stringBytes(e.version) + stringBytes(e.varySignature) + stringBytes(e.selector)
   for (const [name, value] of e.headers) heap += HEADER_FIELD_BYTES + stringBytes(name) + stringBytes(value)
   for (const name of e.vary) heap += SLOT_BYTES + stringBytes(name)
+  for (const tag of e.tags ?? []) heap += SLOT_BYTES + stringBytes(tag)
   // Usually the very strings of the ETag and Last-Modified fields, counted again to stay on the safe side.
   if (e.etag !== undefined) heap += stringBytes(e.etag)
   if (e.lastModified !== undefined) heap += stringBytes(e.lastModified)
@@ -108,6 +110,8 @@ export class MemoryStore implements CacheStore {
   readonly name: string = 'memory'
   /** The configured budget; the LRU itself holds records up to this minus the GC reserve. */
   readonly maxBytes: number
+  /** Records dropped to make room for others (metrics: corral_store_evictions_total). */
+  evictions = 0
   private readonly lru: LRUCache<string, CacheRecord>
 
   constructor(config: Pick<MemoryStoreConfig, 'maxBytes' | 'maxObjectBytes'>) {
@@ -119,6 +123,9 @@ export class MemoryStore implements CacheStore {
       // Room for the largest object's headers and bookkeeping; never more than the LRU holds.
       maxEntrySize: Math.min(maxSize, config.maxObjectBytes + 64 * 1024),
       sizeCalculation: (record, id) => recordBytes(id, record),
+      dispose: (_record, _id, reason) => {
+        if (reason === 'evict') this.evictions++
+      },
     })
   }
 
@@ -157,6 +164,30 @@ export class MemoryStore implements CacheStore {
 
   deleteSync(id: string): boolean {
     return this.lru.delete(id)
+  }
+
+  purge(order: PurgeOrder): Promise<number> {
+    return Promise.resolve(this.purgeSync(order))
+  }
+
+  /** A scan of every record: a few ms for 100k of them, and only when someone purges. */
+  purgeSync(order: PurgeOrder, now = Date.now()): number {
+    const { target } = order
+    if (target.kind === 'all' && !order.soft) {
+      let entries = 0
+      for (const record of this.lru.values()) if (record.kind === 'entry') entries++
+      this.lru.clear()
+      return entries
+    }
+    const matched: Array<[string, CacheRecord]> = []
+    for (const [id, record] of this.lru.entries()) if (recordMatches(id, record, target)) matched.push([id, record])
+    let entries = 0
+    for (const [id, record] of matched) {
+      if (record.kind === 'entry') entries++
+      if (!order.soft) this.lru.delete(id)
+      else if (record.kind === 'entry' && record.staleAt > now) this.lru.set(id, softened(record, now))
+    }
+    return entries
   }
 
   /** Every record, for a tier above that cannot tell which of them went stale (src/store/tiered.ts). */

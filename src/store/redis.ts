@@ -14,7 +14,11 @@ import { store, type EncodedWrite } from '../redis/scripts.js'
 import { LRUCache } from 'lru-cache'
 import { CodecError, decodeRecord, encodeRecord, versionOf } from './codec.js'
 import { primaryOf } from './ids.js'
-import type { CacheRecord, CacheStore, Lease, StoreStats, StoreWrite, WriteResult } from './types.js'
+import { recordMatches, softened, type PurgeOrder } from './purge.js'
+import type { CacheEntry, CacheRecord, CacheStore, Lease, StoreStats, StoreWrite, WriteResult } from './types.js'
+
+/** Keys a SCAN step asks for: enough to be quick, few enough not to hold Redis up. */
+const SCAN_BATCH = 500
 
 export class RedisStore implements CacheStore {
   readonly name = 'redis'
@@ -93,6 +97,7 @@ export class RedisStore implements CacheStore {
     const stored = await store(this.redis, records, fill === undefined ? undefined : { lockId: fill.lockId, token: fill.token, message: DONE_MESSAGE })
     for (const rest of encoded.slice(2)) await store(this.redis, [rest], undefined)
     if (fill !== undefined) fill.state = stored ? 'released' : 'lost'
+    if (stored) await this.index(live)
     return stored ? 'stored' : 'superseded'
   }
 
@@ -102,6 +107,137 @@ export class RedisStore implements CacheStore {
     if (primaryOf(id) === id) keys.push(this.redis.key(id, 'h'))
     const removed = await this.redis.run((c) => c.del(...keys))
     return removed > 0
+  }
+
+  /**
+   * Tagged entries join one set per tag (`<prefix>{t:<tag>}`), kept as long as its longest-lived
+   * member: a purge by tag reads the set instead of scanning every key.
+   */
+  private async index(writes: readonly StoreWrite[]): Promise<void> {
+    const now = Date.now()
+    const calls: Array<Promise<unknown>> = []
+    for (const { id, record } of writes) {
+      if (record.kind !== 'entry' || record.tags === undefined) continue
+      const ttlMs = Math.max(1, Math.ceil(record.expiresAt - now))
+      for (const tag of record.tags) {
+        const key = this.tagKey(tag)
+        calls.push(this.redis.run((c) => c.sadd(key, id)))
+        // NX for a new set, GT for one that lives shorter than this member (Redis >= 7).
+        calls.push(this.redis.run((c) => c.pexpire(key, ttlMs, 'NX')))
+        calls.push(this.redis.run((c) => c.pexpire(key, ttlMs, 'GT')))
+      }
+    }
+    await Promise.all(calls)
+  }
+
+  private tagKey(tag: string): string {
+    return `${this.redis.prefix}{t:${tag}}`
+  }
+
+  async purge(order: PurgeOrder): Promise<number> {
+    const { target, soft } = order
+    const now = Date.now()
+    if (target.kind === 'url' && target.ids.length > 0) {
+      let entries = 0
+      for (const id of target.ids) entries += await this.purgeUri(id, soft, now)
+      return entries
+    }
+    if (target.kind === 'tag') {
+      const key = this.tagKey(target.tag)
+      const ids = await this.redis.run((c) => c.smembers(key))
+      let entries = 0
+      for (const id of ids) entries += await this.purgeRecord(id, order, now)
+      if (!soft) await this.redis.run((c) => c.del(key))
+      return entries
+    }
+    return this.purgeByScan(order, now)
+  }
+
+  /** A URI: its record, and every variant its vary index lists; its hit-for-miss mark too. */
+  private async purgeUri(id: string, soft: boolean, now: number): Promise<number> {
+    const bytes = await this.redis.run((c) => c.getBuffer(this.redis.key(id, 'e')))
+    const record = bytes === null ? undefined : await this.decode(bytes)
+    // Variants the index does not list (it keeps the newest) are unreachable once it is gone.
+    const ids = record?.kind === 'vary' ? record.variants : [id]
+    if (soft) {
+      let entries = 0
+      for (const variant of ids) entries += await this.soften(variant, now)
+      return entries
+    }
+    const keys = [this.redis.key(id, 'e'), ...ids.filter((v) => v !== id).map((v) => this.redis.key(v, 'e'))]
+    const [removed] = await Promise.all([this.redis.run((c) => c.del(...keys)), this.redis.run((c) => c.del(this.redis.key(id, 'h')))])
+    for (const v of ids) this.decoded?.delete(v)
+    // The index is no entry of its own.
+    return Math.max(0, removed - (record?.kind === 'vary' ? 1 : 0))
+  }
+
+  /** One record named by a tag set or found by a scan, if it still matches (an id may hold a newer record). */
+  private async purgeRecord(id: string, order: PurgeOrder, now: number): Promise<number> {
+    const bytes = await this.redis.run((c) => c.getBuffer(this.redis.key(id, 'e')))
+    if (bytes === null) return 0
+    const record = await this.decode(bytes)
+    if (record === undefined || !recordMatches(id, record, order.target)) return 0
+    if (order.soft) return record.kind === 'entry' ? await this.replaceSoftened(id, record, now) : 0
+    await this.redis.run((c) => c.del(this.redis.key(id, 'e')))
+    return record.kind === 'entry' ? 1 : 0
+  }
+
+  private async soften(id: string, now: number): Promise<number> {
+    const bytes = await this.redis.run((c) => c.getBuffer(this.redis.key(id, 'e')))
+    if (bytes === null) return 0
+    const record = await this.decode(bytes)
+    return record?.kind === 'entry' ? this.replaceSoftened(id, record, now) : 0
+  }
+
+  private async replaceSoftened(id: string, entry: CacheEntry, now: number): Promise<number> {
+    const stale = softened(entry, now)
+    if (stale === entry) return 1
+    const value = await encodeRecord(stale, this.compressAboveBytes)
+    await this.redis.run((c) => c.replace(this.redis.key(id, 'e'), entry.version, value))
+    this.decoded?.delete(id)
+    return 1
+  }
+
+  /**
+   * Prefix, "all", or a URL without a host: every record key of this prefix on every node is
+   * looked at (SCAN, in batches). Costs one pass over the keyspace, and only when someone purges.
+   */
+  private async purgeByScan(order: PurgeOrder, now: number): Promise<number> {
+    const client = this.redis.client
+    const nodes = client instanceof Cluster ? client.nodes('master') : [client]
+    const everything = order.target.kind === 'all' && !order.soft
+    if (everything) this.decoded?.clear()
+    let entries = 0
+    for (const node of nodes) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await this.redis.run(() => node.scan(cursor, 'MATCH', `${this.redis.prefix}*`, 'COUNT', SCAN_BATCH))
+        cursor = next
+        for (const key of keys) {
+          const id = this.idOf(key)
+          if (everything) {
+            // Records, hit-for-miss marks and tag sets; not the locks of fills under way, nor their channels.
+            if (key.endsWith(':l') || key.endsWith(':o') || key.endsWith(':n')) continue
+            if (id !== undefined) {
+              const kind = await this.redis.run((c) => c.getrange(key, 3, 3))
+              if (kind === 'e') entries++
+            }
+            await this.redis.run((c) => c.unlink(key))
+          } else if (id !== undefined) {
+            entries += await this.purgeRecord(id, order, now)
+          }
+        }
+      } while (cursor !== '0')
+    }
+    return entries
+  }
+
+  /** `<prefix>{<primary>}<rest>:e` → `<primary><rest>`; undefined for keys that are not records. */
+  private idOf(key: string): string | undefined {
+    if (!key.endsWith(':e') || !key.startsWith(`${this.redis.prefix}{`)) return undefined
+    const inner = key.slice(this.redis.prefix.length + 1, -2)
+    const close = inner.indexOf('}')
+    return close === -1 ? undefined : inner.slice(0, close) + inner.slice(close + 1)
   }
 
   /** What the Redis server (or cluster) holds in all: keys, and the memory it uses. */

@@ -7,6 +7,7 @@
  */
 import { decodeRecordSync, encodeRecord } from './codec.js'
 import type { MemoryStore } from './memory.js'
+import type { PurgeOrder } from './purge.js'
 import type { CacheRecord, CacheStore, StoreStats, StoreWrite, WriteResult } from './types.js'
 import type { PrimaryChannel } from '../workers/channel.js'
 
@@ -26,6 +27,8 @@ export class ReplicatedStore implements CacheStore {
         }
       } else if (message.t === 'del') {
         local.deleteSync(message.id)
+      } else if (message.t === 'purge') {
+        local.purgeSync(message.order)
       }
     })
   }
@@ -49,6 +52,12 @@ export class ReplicatedStore implements CacheStore {
     const removed = this.local.deleteSync(id)
     this.primary.send({ t: 'del', id })
     return Promise.resolve(removed)
+  }
+
+  purge(order: PurgeOrder): Promise<number> {
+    const entries = this.local.purgeSync(order)
+    this.primary.send({ t: 'purge', order })
+    return Promise.resolve(entries)
   }
 
   stats(): Promise<StoreStats> {

@@ -13,6 +13,7 @@
 import type { GatewayLog } from '../log.js'
 import type { RedisConnection } from '../redis/client.js'
 import type { MemoryStore } from './memory.js'
+import { PurgeIncomplete, type PurgeOrder, type PurgeTarget } from './purge.js'
 import type { RedisStore } from './redis.js'
 import type { CacheRecord, CacheStore, Lease, StoreStats, StoreWrite, WriteResult } from './types.js'
 
@@ -106,6 +107,25 @@ export class TieredStore implements CacheStore {
     return here || there
   }
 
+  /**
+   * Redis first, then every L1: this one at once, the others through the bus. L1 copies are dropped
+   * rather than softened: the next lookup reads what Redis holds now. Redis away: this L1 is purged
+   * as asked, and the caller hears that the rest of the fleet was not reached.
+   */
+  async purge(order: PurgeOrder): Promise<number> {
+    this.absent.clear()
+    let entries: number
+    try {
+      entries = await this.l2.purge(order)
+    } catch (err) {
+      this.log.redisError(err)
+      throw new PurgeIncomplete(this.l1.purgeSync(order), { cause: err })
+    }
+    this.l1.purgeSync({ target: order.target, soft: false })
+    this.announce(`p ${Buffer.from(JSON.stringify(order.target)).toString('base64url')}`)
+    return entries
+  }
+
   async stats(): Promise<StoreStats> {
     const l1 = this.l1.statsSync()
     let l2: { entries: number; bytes: number } | undefined
@@ -158,10 +178,22 @@ export class TieredStore implements CacheStore {
       .catch(() => undefined)
   }
 
-  /** `<instance> r <id>=<version> …` (stored) or `<instance> d <id>` (deleted). */
+  /** `<instance> r <id>=<version> …` (stored), `<instance> d <id>` (deleted) or `<instance> p <target>` (purged; base64url JSON). */
   private heard(message: string): void {
     const parts = message.split(' ')
     if (parts[0] === this.redis.instanceId) return
+    if (parts[1] === 'p') {
+      let target: PurgeTarget
+      try {
+        target = JSON.parse(Buffer.from(parts[2] ?? '', 'base64url').toString()) as PurgeTarget
+      } catch {
+        // Not ours to read (another release?): purge everything rather than keep what may be purged.
+        target = { kind: 'all' }
+      }
+      this.absent.clear()
+      this.l1.purgeSync({ target, soft: false })
+      return
+    }
     if (parts[1] === 'd') {
       for (const id of parts.slice(2)) this.l1.deleteSync(id)
       return

@@ -8,6 +8,7 @@
  * primary's ids together (redis: the `{<primary>}` hash tag, so that one script touches one slot).
  */
 import type { HeaderPairs } from '../policy/types.js'
+import type { PurgeOrder } from './purge.js'
 
 /** A stored response: one variant of one cache key. */
 export interface CacheEntry {
@@ -48,6 +49,8 @@ export interface CacheEntry {
   readonly varySignature: string
   /** The route key selector (key headers and cookies) of that request ('' when the route names none). */
   readonly selector: string
+  /** Purge tags from the response's tag fields (purge.tagHeaders); absent in records stored without any. */
+  readonly tags?: readonly string[]
   /** Bytes this entry costs in memory (body + headers), for the LRU budget. */
   readonly size: number
 }
@@ -120,6 +123,12 @@ export interface CacheStore {
   /** Store records together (an entry and its vary index), each until its expiresAt. */
   write(writes: readonly StoreWrite[], lease?: Lease): Promise<WriteResult>
   delete(id: string): Promise<boolean>
+  /**
+   * Remove (or, soft, mark stale) every record the order names, in this store and in every copy
+   * the store keeps coherent (other workers' memory, the fleet's L1s). Resolves with the number of
+   * entries affected; rejects with PurgeIncomplete when only part of it could be reached.
+   */
+  purge(order: PurgeOrder): Promise<number>
   stats(): Promise<StoreStats>
   close(): Promise<void>
 }

@@ -12,6 +12,7 @@ export function routeCache(over: Partial<RouteCache> = {}): RouteCache {
     retainStaleMs: 600_000,
     staleIfDisconnectedMs: 300_000,
     jitter: 0,
+    tags: { headers: ['surrogate-key', 'cache-tag'], expose: false },
     maxObjectBytes: 1 << 20,
     key: { query: { mode: 'all' }, headers: [], cookies: [] },
     bypass: [],

@@ -150,6 +150,24 @@ describeRedis('lua scripts', () => {
     expect(ttlB).toBeGreaterThan(59_000)
   })
 
+  it('replace-1 rewrites a record only while it is the version read, and keeps its time to live', async () => {
+    const f = flight()
+    const a = await record()
+    await store(redis, [{ ...a, id: f.entryId, ttlMs: 30_000 }], undefined)
+    const key = redis.key(f.entryId, 'e')
+    const b = await record()
+    expect(await redis.client.replace(key, 'not-the-one!', b.bytes)).toBe(0)
+    expect(await redis.client.replace(key, a.version, b.bytes)).toBe(1)
+    expect((await redis.client.getBuffer(key))?.equals(b.bytes)).toBe(true)
+    const ttl = await redis.client.pttl(key)
+    expect(ttl).toBeGreaterThan(29_000)
+    expect(ttl).toBeLessThanOrEqual(30_000)
+    // Gone meanwhile: nothing is written back.
+    await redis.client.del(key)
+    expect(await redis.client.replace(key, b.version, a.bytes)).toBe(0)
+    expect(await redis.client.exists(key)).toBe(0)
+  })
+
   it('every key of one URI is in the slot of its primary id', () => {
     const id = 'AbCdEfGhIjKlMnOpQrStUv'
     for (const key of [redis.key(id, 'e'), redis.key(`${id}:v:xyz`, 'e'), redis.key(`${id}:f:abc`, 'l'), redis.key(id, 'h'), flightChannel(redis, id)]) {

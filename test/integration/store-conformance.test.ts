@@ -9,6 +9,7 @@ import { newVersion, variantId } from '../../src/store/ids.js'
 import { MemoryStore } from '../../src/store/memory.js'
 import { RedisStore } from '../../src/store/redis.js'
 import { TieredStore } from '../../src/store/tiered.js'
+import type { PurgeOrder } from '../../src/store/purge.js'
 import type { CacheEntry, CacheStore, VaryIndex } from '../../src/store/types.js'
 import { connect, redisConfig, silentLog } from '../helpers/fleet.js'
 import { hasRedisServer, startRedis, type RedisServer } from '../helpers/redis.js'
@@ -179,6 +180,67 @@ for (const adapter of adapters) {
       const stats = await store.stats()
       expect(stats.entries).toBeGreaterThan(0)
       expect(stats.bytes).toBeGreaterThan(0)
+    })
+
+    it('purges a URI by id: its entry, or its vary index and every variant it lists', async () => {
+      const plain = newId()
+      const varying = newId()
+      const other = newId()
+      const v1 = variantId(varying, 'g', '', 'accept-encoding=gzip')
+      const v2 = variantId(varying, 'g', '', 'accept-encoding=br')
+      await store.write([{ id: plain, record: entry() }])
+      await store.write([{ id: varying, record: index({ generation: 'g', variants: [v1, v2] }) }])
+      await store.write([{ id: v1, record: entry() }])
+      await store.write([{ id: v2, record: entry() }])
+      await store.write([{ id: other, record: entry() }])
+      const url = (ids: string[]): PurgeOrder => ({ target: { kind: 'url', host: 'example.com', target: '/a', ids }, soft: false })
+      expect(await store.purge(url([plain]))).toBe(1)
+      expect(await store.purge(url([varying]))).toBe(2)
+      for (const id of [plain, varying, v1, v2]) expect(await store.lookup(id)).toBeUndefined()
+      expect(await store.lookup(other)).toBeDefined()
+      expect(await store.purge(url([plain]))).toBe(0)
+    })
+
+    it('purges by tag and by prefix, and only what matches', async () => {
+      const ids = [newId(), newId(), newId()]
+      await store.write([{ id: ids[0]!, record: entry({ key: 'GET http://shop.test/p/1', tags: ['p1', 'list'] }) }])
+      await store.write([{ id: ids[1]!, record: entry({ key: 'GET http://shop.test/p/2', tags: ['p2', 'list'] }) }])
+      await store.write([{ id: ids[2]!, record: entry({ key: 'GET http://shop.test/q/1', tags: ['q1'] }) }])
+      expect(await store.purge({ target: { kind: 'tag', tag: 'p1' }, soft: false })).toBe(1)
+      expect(await store.lookup(ids[0]!)).toBeUndefined()
+      expect(await store.purge({ target: { kind: 'prefix', host: 'other.test', prefix: '/p/' }, soft: false })).toBe(0)
+      expect(await store.purge({ target: { kind: 'prefix', host: 'shop.test', prefix: '/p/' }, soft: false })).toBe(1)
+      expect(await store.lookup(ids[1]!)).toBeUndefined()
+      expect(await store.lookup(ids[2]!)).toBeDefined()
+      // A tag whose entries were replaced without it purges nothing.
+      await store.write([{ id: ids[2]!, record: entry({ key: 'GET http://shop.test/q/1' }) }])
+      expect(await store.purge({ target: { kind: 'tag', tag: 'q1' }, soft: false })).toBe(0)
+      expect(await store.lookup(ids[2]!)).toBeDefined()
+    })
+
+    it('soft purge: the entry stays, stale from now, its stale windows as long as before and starting now', async () => {
+      const id = newId()
+      const e = entry({ tags: ['soft'] })
+      await store.write([{ id, record: e }])
+      const before = Date.now()
+      expect(await store.purge({ target: { kind: 'tag', tag: 'soft' }, soft: true })).toBe(1)
+      const after = Date.now()
+      const soft = (await store.lookup(id)) as CacheEntry
+      expect(soft.body.toString()).toBe(e.body.toString())
+      expect(soft.version).not.toBe(e.version)
+      expect(soft.staleAt).toBeGreaterThanOrEqual(before)
+      expect(soft.staleAt).toBeLessThanOrEqual(after)
+      expect(soft.swrUntil - soft.staleAt).toBeCloseTo(e.swrUntil - e.staleAt, 0)
+      expect(soft.sieUntil - soft.staleAt).toBeCloseTo(e.sieUntil - e.staleAt, 0)
+      expect(soft.expiresAt).toBe(e.expiresAt)
+    })
+
+    it('purges everything', async () => {
+      const ids = [newId(), newId()]
+      for (const id of ids) await store.write([{ id, record: entry() }])
+      expect(await store.purge({ target: { kind: 'all' }, soft: false })).toBeGreaterThanOrEqual(2)
+      for (const id of ids) expect(await store.lookup(id)).toBeUndefined()
+      expect((await store.stats()).entries).toBe(0)
     })
   })
 }

@@ -1,3 +1,4 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -86,6 +87,7 @@ describe('compileConfig: defaults', () => {
       retainStaleMs: 600_000,
       staleIfDisconnectedMs: 300_000,
       jitter: 0,
+      tags: { headers: ['surrogate-key', 'cache-tag'], expose: false },
       maxObjectBytes: 8_388_608,
       key: { query: { mode: 'all' }, headers: [], cookies: [] },
       bypass: [],
@@ -211,6 +213,7 @@ describe('compileConfig: a full route', () => {
       retainStaleMs: 3_600_000,
       staleIfDisconnectedMs: 300_000,
       jitter: 0.1,
+      tags: { headers: ['surrogate-key', 'cache-tag'], expose: false },
       maxObjectBytes: 1_048_576,
       key: { query: { mode: 'only', names: new Set(['page', 'sort']) }, headers: ['accept-language'], cookies: ['currency'] },
       bypass: [
@@ -804,6 +807,8 @@ describe('describeConfig', () => {
       'store: memory maxSize=256MiB maxObjectSize=8MiB',
       'coalesce: lock=distributed lease=5s waitTimeout=10s onTimeout=stale hitForMiss=30s',
       'log: level=info format=auto access=on',
+      'admin: 127.0.0.1:9090 token=none (purge, reload and explain refused)',
+      'purge: tagHeaders=surrogate-key,cache-tag exposeTags=off method=off',
       'routes:',
       '  routes[0] products: host=api.example.com path=prefix /api/products methods=GET,HEAD → api; cache:' +
         ' ttl=5m status=200:10m,5xx:0 originCacheControl=honor swr=30s sie=10m retainStale=10m jitter=10%' +
@@ -949,5 +954,43 @@ describe('shipped examples', () => {
       new Set(['header', 'cookie', 'query']),
     )
     expect(config.routes.find((route) => route.name === 'users')!.cache?.clientCacheControl).toBe('private, max-age=30')
+  })
+})
+
+describe('admin and purge settings', () => {
+  const base = { upstreams: { default: { url: 'http://127.0.0.1:3000' } } }
+
+  it('defaults: the admin listener on loopback 9090 without a token; tags from Surrogate-Key and Cache-Tag, stripped', () => {
+    const config = compileConfig(base, 'test')
+    expect(config.admin).toEqual({ host: '127.0.0.1', port: 9090, token: undefined, tokenSource: undefined })
+    expect(config.purge).toEqual({ tagHeaders: ['surrogate-key', 'cache-tag'], exposeTags: false, method: false, allow: [] })
+  })
+
+  it('the token: CORRAL_ADMIN_TOKEN wins over admin.tokenFile; a short one is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'corral-token-'))
+    const file = join(dir, 'token')
+    writeFileSync(file, 'from-the-file-0123456789\nignored\n')
+    expect(compileConfig({ ...base, admin: { tokenFile: file } }, 'test').admin).toMatchObject({ token: 'from-the-file-0123456789', tokenSource: file })
+    expect(compileConfig({ ...base, admin: { tokenFile: file } }, 'test', { adminToken: 'from-the-environment-01' }).admin).toMatchObject({
+      token: 'from-the-environment-01',
+      tokenSource: 'CORRAL_ADMIN_TOKEN',
+    })
+    expect(() => compileConfig(base, 'test', { adminToken: 'short' })).toThrow('CORRAL_ADMIN_TOKEN: too short: use 16 characters or more')
+    writeFileSync(file, 'short\n')
+    expect(() => compileConfig({ ...base, admin: { tokenFile: file } }, 'test')).toThrow(`admin.tokenFile: ${file} holds no token of 16 characters or more`)
+    expect(() => compileConfig({ ...base, admin: { tokenFile: join(dir, 'missing') } }, 'test')).toThrow(`admin.tokenFile: cannot read ${join(dir, 'missing')}`)
+  })
+
+  it('purge.allow takes addresses and CIDR blocks, and is required by method: true', () => {
+    const config = compileConfig({ ...base, purge: { method: true, allow: ['127.0.0.1', '10.0.0.0/8', '::1'] } }, 'test')
+    expect(config.purge.allow).toEqual([
+      { address: '127.0.0.1', prefix: 32, family: 'ipv4' },
+      { address: '10.0.0.0', prefix: 8, family: 'ipv4' },
+      { address: '::1', prefix: 128, family: 'ipv6' },
+    ])
+    expect(() => compileConfig({ ...base, purge: { method: true } }, 'test')).toThrow('purge.allow: method: true needs the client addresses allowed to purge')
+    expect(() => compileConfig({ ...base, purge: { allow: ['10.0.0.0/33'] } }, 'test')).toThrow('purge.allow[0]: expected an address or a CIDR block')
+    expect(() => compileConfig({ ...base, admin: { port: 70000 } }, 'test')).toThrow('admin.port')
+    expect(() => compileConfig(base, 'test', { adminPort: -1 })).toThrow('--admin-port: expected a port number 0..65535')
   })
 })
