@@ -47,6 +47,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   const finished = (ctx: RequestContext): void => {
     inFlight--
+    rt.metrics.request(ctx)
     if (log.accessEnabled) logAccess(log, ctx)
     if (inFlight === 0 && drained !== undefined) drained()
   }
@@ -61,6 +62,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       })
       res.writeHead(ctx.status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' })
       res.end(`${ctx.status} Bad Request: ${ctx.message} (${ctx.code})\n`)
+      rt.metrics.rejected(ctx.status)
       return
     }
     let pending: void | Promise<void> = undefined
@@ -84,7 +86,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     socket.once('close', () => tunnels.delete(socket))
     const host = (req.headers.host ?? '').toLowerCase()
     const path = (req.url ?? '/').split('?')[0] ?? '/'
-    const route = matchRoute(config.routes, host, path, req.method ?? 'GET')
+    const route = matchRoute(rt.config.routes, host, path, req.method ?? 'GET')
     if (route === undefined) {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
       return
@@ -112,6 +114,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       }
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
       log.clientError(err, status)
+      rt.metrics.rejected(status)
       const body = `${status} ${CLIENT_ERROR_TEXT[status]}\n`
       socket.end(
         `HTTP/1.1 ${status} ${CLIENT_ERROR_TEXT[status]}\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`,

@@ -9,6 +9,7 @@ import { HitForMiss } from './coalesce/hit-for-miss.js'
 import type { FleetLock } from './coalesce/types.js'
 import type { Config } from './config/types.js'
 import { Counters } from './counters.js'
+import { Metrics } from './metrics.js'
 import { createLogger, GatewayLog, jsonStdout, type Logger } from './log.js'
 import { OriginClient } from './origin/client.js'
 import { invalidateAfter } from './stages/invalidate.js'
@@ -22,7 +23,8 @@ import { TieredStore } from './store/tiered.js'
 import type { CacheStore } from './store/types.js'
 
 export interface Runtime {
-  readonly config: Config
+  /** Replaced as a whole by a reload (src/reload.ts): read it per request, never keep it. */
+  config: Config
   readonly log: GatewayLog
   readonly store: CacheStore
   readonly origins: OriginClient
@@ -30,6 +32,8 @@ export interface Runtime {
   readonly hitForMiss: HitForMiss
   readonly proxy: PassProxy
   readonly counters: Counters
+  /** Prometheus metrics of this process (src/metrics.ts). */
+  readonly metrics: Metrics
   /** Fleet mode's connection (store.redis), for health and metrics. */
   readonly redis: RedisConnection | undefined
   /** Background refreshes in progress, awaited on shutdown. */
@@ -76,7 +80,9 @@ export function createRuntime(config: Config, adapters: Adapters = {}): Runtime 
     storePostResponse(rt, ctx, response)
   }
   const origins = new OriginClient(config.upstreams.values())
-  const proxy = new PassProxy(config.server, log, onUnsafeResponse)
+  // Read at scrape time from the runtime (its config, store, coalescer, counters).
+  const metrics = new Metrics({ runtime: () => rt, fleet: redis !== undefined })
+  const proxy = new PassProxy(config.server, log, onUnsafeResponse, metrics)
   const rt: Runtime = {
     config,
     log,
@@ -86,6 +92,7 @@ export function createRuntime(config: Config, adapters: Adapters = {}): Runtime 
     hitForMiss: new HitForMiss(config.coalesce.hitForMissMs),
     proxy,
     counters: new Counters(),
+    metrics,
     redis,
     background: new Set(),
     close: async () => {

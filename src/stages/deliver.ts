@@ -7,6 +7,7 @@ import { evaluatePreconditions } from '../policy/conditional.js'
 import { currentAgeMs } from '../policy/freshness.js'
 import { contentRange, multipartBody, multipartContentType, planRange, randomBoundary, unsatisfiedRange } from '../policy/range.js'
 import type { RequestContext } from '../context.js'
+import { noteStaleServed } from '../counters.js'
 import type { CacheStatus, Reason } from '../status.js'
 import type { CacheEntry } from '../store/types.js'
 
@@ -50,6 +51,7 @@ function flatten(entry: CacheEntry, clientCacheControl: string | undefined): Fla
 /** `own`: fields for this client only, never stored (the Set-Cookie of a response stored without it). */
 export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheStatus, fwd?: Forwarded, own?: readonly string[]): void {
   ctx.cacheStatus = status
+  if (status === 'STALE' || status === 'UPDATING') noteStaleServed(ctx, fwd?.detail)
   const now = Date.now()
   const { req, res } = ctx
   // Fields for the requester alone (private="…", a stripped Set-Cookie), or an answer that was not

@@ -14,6 +14,7 @@ import type { Route, ServerLimits, Upstream } from '../config/types.js'
 import type { RequestContext } from '../context.js'
 import { GatewayError } from '../errors.js'
 import type { GatewayLog } from '../log.js'
+import type { Metrics } from '../metrics.js'
 import type { Reason } from '../status.js'
 import { reasonDetail, CACHE_NAME } from './deliver.js'
 import { isUnsafe } from './invalidate.js'
@@ -43,6 +44,7 @@ export class PassProxy {
     private readonly limits: ServerLimits,
     private readonly log: GatewayLog,
     private readonly onUnsafeResponse: UnsafeResponseHook,
+    private readonly metrics?: Metrics,
   ) {
     this.proxy = createProxyServer({ xfwd: true, ws: true, changeOrigin: true })
     // Errors are handled per request (the callback below); this keeps an unhandled 'error' from crashing.
@@ -56,6 +58,7 @@ export class PassProxy {
       for (const name of RESPONSE_HOP_BY_HOP) delete proxyRes.headers[name]
       ;(req as PassRequest)[ANSWER] = proxyRes
       const ctx = (req as PassRequest)[CONTEXT]
+      if (ctx?.route !== undefined) this.metrics?.originResponded(ctx.route.upstream.name, proxyRes.statusCode ?? 0, ctx.startedAt)
       // Before the fields below are changed for the client: a POST answer may be stored from them.
       if (ctx !== undefined && isUnsafe(ctx.method)) this.onUnsafeResponse(ctx, proxyRes)
       // http-proxy copies the origin's fields over ours: keep our X-Cache-Status, append our Cache-Status member.
@@ -156,6 +159,7 @@ export class PassProxy {
   private failed(ctx: RequestContext, upstream: Upstream, err: Error): void {
     // Told twice (the origin's response closed, then its request failed): answered already.
     if (ctx.res.writableEnded || ctx.res.destroyed) return
+    this.metrics?.originFailed(upstream.name, err, (ctx.req as PassRequest)[ANSWER] !== undefined)
     if (this.cutOff(ctx, upstream, err)) return
     if (err instanceof GatewayError) {
       respondError(ctx, err, true)

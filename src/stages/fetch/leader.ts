@@ -45,10 +45,12 @@ export async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestCo
       onInfo: ctx === undefined ? undefined : (status, fields) => forwardInterim(ctx.res, status, fields),
     })
   } catch (err) {
+    rt.metrics.originFailed(route.upstream.name, err)
     return { kind: 'error', error: toGatewayError(err, route.upstream) }
   } finally {
     if (ctx !== undefined) ctx.originMs = performance.now() - started
   }
+  rt.metrics.originResponded(route.upstream.name, response.status, started)
   try {
     if (response.status === 304 && input.revalidate && stale !== undefined) {
       return await revalidated(rt, input, stale, response, ctx, originFetch)
@@ -91,6 +93,7 @@ export async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestCo
       own: ownFields(response.headers, verdict.storable.directives, cache.setCookie === 'strip'),
     }
   } catch (err) {
+    rt.metrics.originFailed(route.upstream.name, err, true)
     discardBody(response.body)
     return { kind: 'error', error: toGatewayError(err, route.upstream) }
   }
