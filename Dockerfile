@@ -24,9 +24,14 @@ COPY config ./config
 # The image's `node` user (uid 1000); corral writes nothing to disk but its port file in /tmp
 # (with a read-only root filesystem, mount a tmpfs on /tmp, or point CORRAL_PORT_FILE elsewhere).
 USER node
+# 8080: clients. The admin API (purge, metrics, health, reload, explain) listens on
+# 127.0.0.1:9090 by default, inside the container only; to scrape /metrics from outside, set
+# admin.host: 0.0.0.0 in the YAML, publish 9090, and set CORRAL_ADMIN_TOKEN for the rest of it.
 EXPOSE 8080
-# A TCP check of every listener, read from the port file (exit 0 healthy, 1 not; with
-# --workers, the primary writes the file once a worker listens).
+# corral health reads the port file: a TCP check of every client listener, and GET /readyz on
+# the admin listener (ready once listening with its config loaded; never failing on Redis alone,
+# since corral serves without it). Exit 0 healthy, 1 not; with --workers, the primary writes the
+# file once a worker listens.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["node", "/app/dist/cli.js", "health"]
 STOPSIGNAL SIGTERM

@@ -15,6 +15,12 @@ import { checkHealth, removePortFile, writePortFile } from './health.js'
 import { createLogger, flushLogs, GatewayLog } from './log.js'
 import { runPrimary, STARTUP_FAILURE_EXIT_CODE } from './workers/primary.js'
 import { startWorker } from './workers/worker.js'
+import { runPurge } from './commands/purge.js'
+import { AdminError, LocalBackend, type ReloadOutcome } from './admin/backend.js'
+import { startAdmin, type AdminServer } from './admin/server.js'
+import { reloadRuntime, type ConfigLoader } from './reload.js'
+import { runSchema } from './commands/schema.js'
+import { runWarm } from './commands/warm.js'
 
 const HELP = `corral — a caching reverse proxy for HTTP APIs
 
@@ -24,6 +30,12 @@ Usage:
   corral check <file>                                     validate a config file and print the compiled routes
   corral health [--port-file <file>]                      exit 0 when every listener of a running corral
                                                           accepts connections, 1 if not (a container health check)
+  corral purge --url <url> | --prefix <url> | --tag <t> | --all [--soft]
+                                                          purge a running corral through its admin API
+  corral warm --file <urls.txt> | --sitemap <url> | -     fetch URLs through a running corral (after a deploy)
+  corral schema [--out <file>]                            print the JSON Schema of the config file (for editors),
+                                                          or write it to <file>
+  (each takes --help)
   corral --help | --version
 
 Options:
@@ -36,6 +48,8 @@ Options:
       --redis <url>       fleet mode: share the cache and the fill lock with every instance
                           using this Redis (redis://[user:pass@]host:port[/db], rediss:// for TLS)
   -w, --workers <n>       worker processes sharing the port: a number, or auto (one per core) [1]
+      --admin-port <n>    port of the admin listener (purge, metrics, health, reload, explain);
+                          0 turns it off                          [9090, on 127.0.0.1]
       --port-file <file>  write the address of each listener there (host:port, one a line) once
                           listening, and remove it on a clean stop; read by corral health
   -h, --help              this text
@@ -43,7 +57,8 @@ Options:
 
 Environment (flags win over these, these win over the file):
   CORRAL_CONFIG   CORRAL_PORT   CORRAL_UPSTREAM   CORRAL_LOG_LEVEL   CORRAL_REDIS_URL   CORRAL_WORKERS
-  CORRAL_PORT_FILE
+  CORRAL_PORT_FILE   CORRAL_ADMIN_PORT   CORRAL_ADMIN_TOKEN (the admin API's bearer token)
+  CORRAL_ADMIN_URL (corral purge)   CORRAL_WARM_TARGET (corral warm)
 
 Examples:
   corral --upstream http://127.0.0.1:3000 --port 8080
@@ -64,11 +79,12 @@ const OPTIONS = {
   redis: { type: 'string' },
   workers: { type: 'string', short: 'w' },
   'port-file': { type: 'string' },
+  'admin-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const
 
-const COMMANDS = ['check', 'health']
+const COMMANDS = ['check', 'health', 'warm', 'schema', 'purge']
 
 function fail(message: string): never {
   process.stderr.write(`corral: ${message}\n`)
@@ -102,7 +118,16 @@ function version(): string {
   return pkg.version
 }
 
+/** Commands with options of their own: each parses the rest of the command line itself. */
+const SUBCOMMANDS: Record<string, (args: readonly string[]) => Promise<number>> = {
+  warm: runWarm,
+  schema: runSchema,
+  purge: runPurge,
+}
+
 async function main(argv: string[]): Promise<void> {
+  const subcommand = argv[0] === undefined ? undefined : SUBCOMMANDS[argv[0]]
+  if (subcommand !== undefined) exit(await subcommand(argv.slice(1)))
   let parsed
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS })
@@ -141,6 +166,8 @@ async function main(argv: string[]): Promise<void> {
     logLevel: parseLevel(values['log-level'], '--log-level') ?? parseLevel(env.CORRAL_LOG_LEVEL, 'CORRAL_LOG_LEVEL'),
     redis: values.redis ?? (env.CORRAL_REDIS_URL || undefined),
     workers: values.workers ?? (env.CORRAL_WORKERS || undefined),
+    adminPort: parsePort(values['admin-port'], '--admin-port') ?? parsePort(env.CORRAL_ADMIN_PORT, 'CORRAL_ADMIN_PORT'),
+    adminToken: env.CORRAL_ADMIN_TOKEN || undefined,
   }
   const file = values.config ?? (env.CORRAL_CONFIG || undefined)
   let config: Config
@@ -153,19 +180,21 @@ async function main(argv: string[]): Promise<void> {
     fail('nothing to front: give --upstream <url> or --config <file> (see corral --help)')
   }
 
+  const loader: ConfigLoader | undefined = file === undefined ? undefined : () => loadConfigFile(file, overrides)
   if (config.server.workers > 1 && cluster.isPrimary) {
-    runPrimaryUntilStopped(config, portFile)
+    runPrimaryUntilStopped(config, portFile, loader)
     return
   }
 
   let gateway: Gateway | undefined
+  let admin: AdminServer | undefined
   let stopping = false
   const stop = (why: string): void => {
     if (stopping) return
     stopping = true
     gateway?.runtime.log.root.info({ signal: why }, 'stopping')
     if (portFile !== undefined && !cluster.isWorker) removePortFile(portFile)
-    ;(gateway?.close() ?? Promise.resolve())
+    Promise.all([admin?.close(), gateway?.close()])
       .then(() => exit(0))
       .catch(() => exit(1))
   }
@@ -177,17 +206,16 @@ async function main(argv: string[]): Promise<void> {
     process.on('SIGHUP', () => undefined)
     // The primary reports a listener that cannot be opened, once for all the workers.
     try {
-      gateway = await startWorker(config, () => stop('shutdown'))
+      gateway = await startWorker(config, () => stop('shutdown'), loader)
     } catch (err) {
       if (isListenError(err)) exit(STARTUP_FAILURE_EXIT_CODE)
       throw err
     }
     return
   }
-  process.on('SIGHUP', () => {
-    if (gateway !== undefined) gateway.runtime.log.reloadUnsupported()
-    else process.stderr.write('corral: SIGHUP: configuration reload is not supported yet; ignoring\n')
-  })
+  // Until the gateway listens there is nothing to reload; SIGHUP must not stop corral meanwhile.
+  let reload: (() => Promise<ReloadOutcome>) | undefined
+  process.on('SIGHUP', () => onSighup(reload, gateway?.runtime.log))
   let started: Gateway
   try {
     started = await startGateway(config)
@@ -196,9 +224,20 @@ async function main(argv: string[]): Promise<void> {
     throw err
   }
   gateway = started
+  const rt = started.runtime
+  if (loader !== undefined) reload = () => reloadRuntime(rt, loader)
+  if (config.admin.port > 0) {
+    try {
+      admin = await startAdmin({ settings: () => rt.config.admin, backend: new LocalBackend(rt, reload), log: rt.log.root })
+    } catch (err) {
+      await started.close()
+      if (isListenError(err)) fail(err.message)
+      throw err
+    }
+  }
   if (portFile !== undefined) {
     try {
-      writePortFile(portFile, started.urls)
+      writePortFile(portFile, started.urls, admin?.url)
     } catch (err) {
       await started.close()
       fail(`--port-file: cannot write ${portFile}: ${(err as Error).message}`)
@@ -216,23 +255,38 @@ async function main(argv: string[]): Promise<void> {
  * The primary of `--workers N`: it forks the workers, and on a signal drains them all. When the
  * workers cannot start (a port in use), it stops them and exits like a single process would.
  */
-function runPrimaryUntilStopped(config: Config, portFile: string | undefined): void {
+function runPrimaryUntilStopped(config: Config, portFile: string | undefined, loader: ConfigLoader | undefined): void {
   const log = new GatewayLog(createLogger(config.log), false)
-  const primary = runPrimary(config, log)
+  const primary = runPrimary(config, log, loader)
   let signals = 0
-  void primary.stopped.then((gaveUp) => {
+  let admin: AdminServer | undefined
+  let adminFailed: string | undefined
+  const adminStarted =
+    config.admin.port === 0
+      ? Promise.resolve(undefined)
+      : startAdmin({ settings: () => primary.config.current.admin, backend: primary.admin, log: log.root }).then(
+          (server) => (admin = server),
+          (err: unknown) => {
+            adminFailed = err instanceof Error ? err.message : String(err)
+            stop('admin-listener')
+            return undefined
+          },
+        )
+  void primary.stopped.then(async (gaveUp) => {
+    await admin?.close()
     if (portFile !== undefined) removePortFile(portFile)
-    if (gaveUp !== undefined) {
+    const why = gaveUp ?? adminFailed
+    if (why !== undefined) {
       flushLogs()
-      fail(gaveUp)
+      fail(why)
     }
     log.stopped()
     exit(0)
   })
-  void primary.listening.then((urls) => {
+  void Promise.all([primary.listening, adminStarted]).then(([urls, adminServer]) => {
     if (portFile === undefined) return
     try {
-      writePortFile(portFile, urls)
+      writePortFile(portFile, urls, adminServer?.url)
     } catch (err) {
       log.root.error({ err }, `--port-file: cannot write ${portFile}`)
       stop('port-file')
@@ -248,7 +302,26 @@ function runPrimaryUntilStopped(config: Config, portFile: string | undefined): v
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
-  process.on('SIGHUP', () => log.reloadUnsupported())
+  process.on('SIGHUP', () => onSighup(() => primary.admin.call({ op: 'reload' }) as Promise<ReloadOutcome>, log))
+}
+
+/** SIGHUP: reload, and say in the log what came of it (the admin API's POST /reload answers the caller instead). */
+function onSighup(reload: (() => Promise<ReloadOutcome>) | undefined, log: GatewayLog | undefined): void {
+  const say = (level: 'info' | 'warn' | 'error', fields: object, message: string): void => {
+    if (log !== undefined) log.root[level](fields, message)
+    else process.stderr.write(`corral: ${message}\n`)
+  }
+  if (reload === undefined) {
+    say('warn', { signal: 'SIGHUP' }, log === undefined ? 'SIGHUP: not listening yet; ignored' : 'SIGHUP: no config file to re-read (quick mode); ignored')
+    return
+  }
+  reload().then(
+    (outcome) => say(outcome.restartNeeded.length > 0 ? 'warn' : 'info', { signal: 'SIGHUP', ...outcome }, outcome.restartNeeded.length > 0 ? `SIGHUP: reloaded; these settings need a restart: ${outcome.restartNeeded.join(', ')}` : 'SIGHUP: configuration reloaded'),
+    (err: unknown) => {
+      const details = err instanceof AdminError ? (err.failure.details ?? []) : []
+      say('error', { signal: 'SIGHUP', problems: details }, `SIGHUP: ${err instanceof Error ? err.message : String(err)}${details.length > 0 ? `:\n  ${details.join('\n  ')}` : ''}`)
+    },
+  )
 }
 
 /** `corral health`: exit 0 when every listener in the port file accepts connections, else 1 (2 means something else to Docker). */

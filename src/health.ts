@@ -12,15 +12,18 @@ import { connect } from 'node:net'
 const CONNECT_TIMEOUT_MS = 2_000
 
 /**
- * Writes one `host:port` per listener (from the gateway's `http://host:port` URLs). Written to a
- * temporary file and renamed, so that a health check never reads half of it.
+ * Writes one `host:port` per listener (from the gateway's `http://host:port` URLs), and
+ * `admin host:port` for the admin listener when there is one. Written to a temporary file and
+ * renamed, so that a health check never reads half of it.
  */
-export function writePortFile(path: string, urls: readonly string[]): void {
+export function writePortFile(path: string, urls: readonly string[], adminUrl?: string): void {
   // Not URL.host: it leaves out port 80, the http default.
-  const lines = urls.map((url) => {
+  const hostPort = (url: string): string => {
     const u = new URL(url)
     return `${u.hostname}:${u.port || '80'}`
-  })
+  }
+  const lines = urls.map(hostPort)
+  if (adminUrl !== undefined) lines.push(`admin ${hostPort(adminUrl)}`)
   const temporary = `${path}.${process.pid}.tmp`
   writeFileSync(temporary, `${lines.join('\n')}\n`)
   renameSync(temporary, path)
@@ -53,7 +56,9 @@ export async function checkHealth(portFile: string): Promise<HealthReport> {
   return { ok: results.every((r) => r.ok), lines: results.map((r) => r.line) }
 }
 
-async function probe(address: string): Promise<{ ok: boolean; line: string }> {
+async function probe(line: string): Promise<{ ok: boolean; line: string }> {
+  if (line.startsWith('admin ')) return probeReady(line.slice('admin '.length))
+  const address = line
   const target = dialable(address)
   if (target === undefined) return { ok: false, line: `${address}: not a host:port address` }
   const problem = await new Promise<string | undefined>((resolve) => {
@@ -67,6 +72,20 @@ async function probe(address: string): Promise<{ ok: boolean; line: string }> {
     socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED)' : err.message))
   })
   return problem === undefined ? { ok: true, line: `${address}: accepting connections` } : { ok: false, line: `${address}: ${problem}` }
+}
+
+/** The admin listener: GET /readyz must answer 200 (it never fails on Redis alone). */
+async function probeReady(address: string): Promise<{ ok: boolean; line: string }> {
+  const target = dialable(address)
+  if (target === undefined) return { ok: false, line: `admin ${address}: not a host:port address` }
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host
+  try {
+    const res = await fetch(`http://${host}:${target.port}/readyz`, { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) })
+    await res.body?.cancel()
+    return res.status === 200 ? { ok: true, line: `admin ${address}: ready` } : { ok: false, line: `admin ${address}: /readyz answered ${res.status}` }
+  } catch (err) {
+    return { ok: false, line: `admin ${address}: ${(err as Error).message}` }
+  }
 }
 
 /** A listener on every interface is checked through loopback. */

@@ -4,7 +4,7 @@
  */
 import cluster from 'node:cluster'
 import { pino, type Logger, type DestinationStream } from 'pino'
-import type { LogConfig } from './config/types.js'
+import type { LogConfig, LogLevel } from './config/types.js'
 import { BatchedWriter } from './log-writer.js'
 import type { LockRole } from './coalesce/types.js'
 import type { CacheStatus, Reason } from './status.js'
@@ -99,7 +99,7 @@ export function accessLine(r: AccessRecord): string {
 
 export class GatewayLog {
   readonly root: Logger
-  readonly accessEnabled: boolean
+  accessEnabled: boolean
   /** The access line has no secret fields: a child without redaction skips its cost on every request. */
   private readonly accessLog: Logger
   /**
@@ -113,6 +113,12 @@ export class GatewayLog {
     this.accessEnabled = accessEnabled && root.isLevelEnabled('info')
     this.accessLog = root.child({}, { redact: [] })
     this.lines = lines
+  }
+
+  /** A reloaded config's log settings (the format cannot change without a restart). */
+  reconfigure(level: LogLevel, access: boolean): void {
+    this.root.level = level
+    this.accessEnabled = access && this.root.isLevelEnabled('info')
   }
 
   access(record: AccessRecord): void {
@@ -178,11 +184,6 @@ export class GatewayLog {
 
   workerReady(fields: { worker: number; pid: number }): void {
     this.root.info(fields, 'worker listening')
-  }
-
-  /** Until reload exists, SIGHUP must not stop corral (its default action) nor pass unnoticed. */
-  reloadUnsupported(): void {
-    this.root.warn({ signal: 'SIGHUP' }, 'SIGHUP: configuration reload is not supported yet; ignoring')
   }
 
   workerDied(fields: { worker: number; pid: number; code: number | null; signal: string | null; restartInMs: number }): void {

@@ -16,9 +16,11 @@ import { lookup, type Lookup } from './stages/lookup.js'
 import type { CacheEntry } from './store/types.js'
 import { respondError } from './stages/respond.js'
 import { matchRoute, passReason } from './stages/route.js'
+import { purgeByMethod } from './admin/purge-method.js'
 
 /** Synchronous as far as it can be: a memory hit is answered without a single promise. */
 export function handle(rt: Runtime, ctx: RequestContext): void | Promise<void> {
+  if (ctx.method === 'PURGE' && rt.config.purge.method) return purgeByMethod(rt, ctx)
   const route = matchRoute(rt.config.routes, ctx.host, ctx.path, ctx.method)
   if (route === undefined) {
     respondError(ctx, new GatewayError('CORRAL_ERR_NO_ROUTE', `no route for ${ctx.method} ${ctx.host}${ctx.path}`), true)

@@ -33,18 +33,45 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 export class OriginClient {
   private readonly pools = new Map<string, Pool>()
 
+  /** What each pool was built from, to tell on reload which upstreams changed. */
+  private readonly built = new Map<string, string>()
+
   constructor(upstreams: Iterable<Upstream>) {
+    for (const upstream of upstreams) this.open(upstream)
+  }
+
+  /**
+   * A reloaded config: new and changed upstreams get a pool of their own; the pools of changed and
+   * removed ones close once the requests they carry are done (undici's close waits for them).
+   */
+  update(upstreams: Iterable<Upstream>): void {
+    const keep = new Set<string>()
     for (const upstream of upstreams) {
-      this.pools.set(
-        upstream.name,
-        new Pool(upstream.origin, {
-          connections: upstream.connections,
-          connect: { timeout: upstream.connectTimeoutMs },
-          headersTimeout: upstream.headersTimeoutMs,
-          bodyTimeout: upstream.bodyTimeoutMs,
-        }),
-      )
+      keep.add(upstream.name)
+      if (this.built.get(upstream.name) === poolSpec(upstream)) continue
+      const old = this.pools.get(upstream.name)
+      this.open(upstream)
+      void old?.close().catch(() => undefined)
     }
+    for (const [name, pool] of this.pools) {
+      if (keep.has(name)) continue
+      this.pools.delete(name)
+      this.built.delete(name)
+      void pool.close().catch(() => undefined)
+    }
+  }
+
+  private open(upstream: Upstream): void {
+    this.pools.set(
+      upstream.name,
+      new Pool(upstream.origin, {
+        connections: upstream.connections,
+        connect: { timeout: upstream.connectTimeoutMs },
+        headersTimeout: upstream.headersTimeoutMs,
+        bodyTimeout: upstream.bodyTimeoutMs,
+      }),
+    )
+    this.built.set(upstream.name, poolSpec(upstream))
   }
 
   async request(upstream: Upstream, req: OriginRequest): Promise<OriginResponse> {
@@ -96,4 +123,8 @@ export function toGatewayError(err: unknown, upstream: Upstream): GatewayError {
 function errorCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code
   return undefined
+}
+
+function poolSpec(u: Upstream): string {
+  return `${u.origin} ${u.connections} ${u.connectTimeoutMs} ${u.headersTimeoutMs} ${u.bodyTimeoutMs}`
 }

@@ -7,6 +7,9 @@
  * worker is a hit on all of them.
  */
 
+import type { AdminCall, AdminFailure } from '../admin/backend.js'
+import type { PurgeOrder } from '../store/purge.js'
+
 /** Worker → primary. */
 export type ToPrimary =
   /** Lead the flight, or wait for it (`wait: false`: lead if free, else say busy). */
@@ -18,6 +21,11 @@ export type ToPrimary =
   /** Records this worker stored, encoded (src/store/codec.ts), for its siblings. */
   | { readonly t: 'put'; readonly records: ReadonlyArray<{ readonly id: string; readonly bytes: Uint8Array }> }
   | { readonly t: 'del'; readonly id: string }
+  /** A purge this worker applied to its memory, for its siblings. */
+  | { readonly t: 'purge'; readonly order: PurgeOrder }
+  /** The answer to an `admin` request. */
+  | { readonly t: 'admin-reply'; readonly seq: number; readonly ok: true; readonly result: unknown }
+  | { readonly t: 'admin-reply'; readonly seq: number; readonly ok: false; readonly error: AdminFailure }
   /** Listening, with these addresses. */
   | { readonly t: 'ready'; readonly urls: readonly string[] }
   /** Cannot start (a listener cannot be opened): restarting would fail the same way, so the primary gives up with this line. */
@@ -30,6 +38,9 @@ export type ToWorker =
   | { readonly t: 'outcome'; readonly lockId: string; readonly message: string }
   | { readonly t: 'put'; readonly records: ReadonlyArray<{ readonly id: string; readonly bytes: Uint8Array }> }
   | { readonly t: 'del'; readonly id: string }
+  | { readonly t: 'purge'; readonly order: PurgeOrder }
+  /** An admin API call the primary's listener received, for this worker's runtime (src/admin/backend.ts). */
+  | { readonly t: 'admin'; readonly seq: number; readonly call: AdminCall }
   /** Stop accepting, drain, exit. */
   | { readonly t: 'shutdown' }
 

@@ -11,6 +11,8 @@ import type { GatewayLog } from '../log.js'
 import { primaryOf } from '../store/ids.js'
 import { HOLDER_LOST_MESSAGE } from '../coalesce/messages.js'
 import { LockTable } from './lock-table.js'
+import { AdminRelay, readyWorkers } from './admin-relay.js'
+import type { ConfigLoader } from '../reload.js'
 import { isToPrimary, type ToWorker } from './messages.js'
 
 /** A worker that dies within this long of starting counts as crashing, and its restart waits longer. */
@@ -25,13 +27,17 @@ export interface Primary {
   readonly stopped: Promise<string | undefined>
   /** Resolves with the listeners' addresses (`http://host:port`) once the first worker listens. */
   readonly listening: Promise<readonly string[]>
+  /** The admin API's backend: asks the workers. */
+  readonly admin: AdminRelay
+  /** The config now (a reload replaces it). */
+  readonly config: { current: Config }
   stop(): void
 }
 
 /** corral's exit code for start-up errors: a worker that exits with it before it listens is not restarted. */
 export const STARTUP_FAILURE_EXIT_CODE = 2
 
-export function runPrimary(config: Config, log: GatewayLog): Primary {
+export function runPrimary(config: Config, log: GatewayLog, loader?: ConfigLoader): Primary {
   cluster.setupPrimary({ serialization: 'advanced' })
   const table = config.store.redis === undefined ? new LockTable() : undefined
   const started = new Map<number, number>()
@@ -44,6 +50,8 @@ export function runPrimary(config: Config, log: GatewayLog): Primary {
   const stopped = new Promise<string | undefined>((resolve) => (resolveStopped = resolve))
   let resolveListening!: (urls: readonly string[]) => void
   const listening = new Promise<readonly string[]>((resolve) => (resolveListening = resolve))
+  const current = { current: config }
+  const admin = new AdminRelay(() => readyWorkers(ready), current, loader)
 
   const send = (workerId: number, message: ToWorker): void => {
     const worker = cluster.workers?.[workerId]
@@ -78,6 +86,14 @@ export function runPrimary(config: Config, log: GatewayLog): Primary {
           return
         case 'del':
           for (const w of others(worker.id)) if (w.isConnected()) w.send(message)
+          return
+        case 'purge':
+          // A purged URL may be shareable again: its hit-for-miss mark goes too.
+          if (message.order.target.kind === 'url') for (const id of message.order.target.ids) table?.stored(id)
+          for (const w of others(worker.id)) if (w.isConnected()) w.send(message)
+          return
+        case 'admin-reply':
+          admin.answered(message)
           return
         case 'ready':
           ready.add(worker.id)
@@ -135,5 +151,5 @@ export function runPrimary(config: Config, log: GatewayLog): Primary {
   for (let i = 0; i < config.server.workers; i++) fork()
   log.workersStarted(config.server.workers)
 
-  return { stopped, listening, stop }
+  return { stopped, listening, admin, config: current, stop }
 }

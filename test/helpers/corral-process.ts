@@ -34,6 +34,8 @@ export function configFile(yaml: string): string {
 
 /** Start corral and resolve once it logs that it listens (with --workers: once every worker does). */
 export function startCorral(args: string[], env: Record<string, string> = {}, options: { workers?: number } = {}): Promise<CorralProcess> {
+  // The admin listener's default port (9090) would be shared by every test: off unless a test asks.
+  if (!args.includes('--admin-port') && env.CORRAL_ADMIN_PORT === undefined) args = [...args, '--admin-port', '0']
   const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(child)
   let out = ''

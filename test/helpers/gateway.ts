@@ -22,6 +22,7 @@ export function testConfig(upstream: string, extra: Record<string, unknown> = {}
       listeners: [{ host: '127.0.0.1', port: 0 }],
       upstreams: { default: { url: upstream } },
       log: { level: 'silent' },
+      admin: { port: 0 },
       ...extra,
     },
     'test',

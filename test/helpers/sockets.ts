@@ -23,3 +23,10 @@ export function occupiedPort(): Promise<Server & { port: number }> {
     })
   })
 }
+
+/** A port nothing listens on right now (the OS's pick), for a process a test starts with an explicit port. */
+export async function freePort(): Promise<number> {
+  const server = await occupiedPort()
+  await new Promise((resolve) => server.close(resolve))
+  return server.port
+}

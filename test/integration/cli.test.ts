@@ -187,14 +187,14 @@ describe('start-up errors a new user meets: one line each, exit code 2', () => {
   })
 })
 
-describe('SIGHUP does not stop corral (reload does not exist yet)', () => {
+describe('SIGHUP without a config file (quick mode) does not stop corral', () => {
   it('one process: one warning line, and it keeps serving', async () => {
     origin.on('/hup', { headers: { 'cache-control': 'max-age=60' }, body: 'hup' })
     const corral = await startCorral(['--upstream', origin.url, '--port', '0', '--host', '127.0.0.1'])
     try {
       corral.kill('SIGHUP')
       const line = await corral.waitFor((l) => l.signal === 'SIGHUP')
-      expect(line).toMatchObject({ level: 40, msg: 'SIGHUP: configuration reload is not supported yet; ignoring' })
+      expect(line).toMatchObject({ level: 40, msg: 'SIGHUP: no config file to re-read (quick mode); ignored' })
       expect(await client(corral.url)('/hup')).toMatchObject({ status: 200, body: 'hup' })
     } finally {
       corral.kill('SIGTERM')
