@@ -232,6 +232,9 @@ export interface ExplainDecision {
   readonly notes: readonly string[]
 }
 
+/** A report that ends before a route was chosen: nothing about route, key, variant or entry. */
+const BEFORE_ROUTING = { route: null, bypass: null, key: null, variant: null, entry: null } as const
+
 export async function explain(rt: Runtime, input: ExplainInput): Promise<ExplainReport> {
   const now = Date.now()
   const at = new Date(now).toISOString()
@@ -246,11 +249,7 @@ export async function explain(rt: Runtime, input: ExplainInput): Promise<Explain
     return {
       at,
       request: { method, host: '', path: target.path, query: target.query, headers: names, directives: null },
-      route: null,
-      bypass: null,
-      key: null,
-      variant: null,
-      entry: null,
+      ...BEFORE_ROUTING,
       decision: errorDecision('reject', ctx, `corral would refuse the request before routing it: ${ctx.message}`),
     }
   }
@@ -272,11 +271,7 @@ export async function explain(rt: Runtime, input: ExplainInput): Promise<Explain
     return {
       at,
       request,
-      route: null,
-      bypass: null,
-      key: null,
-      variant: null,
-      entry: null,
+      ...BEFORE_ROUTING,
       decision: {
         action: 'purge',
         cacheStatus: [],
@@ -298,11 +293,7 @@ export async function explain(rt: Runtime, input: ExplainInput): Promise<Explain
     return {
       at,
       request,
-      route: null,
-      bypass: null,
-      key: null,
-      variant: null,
-      entry: null,
+      ...BEFORE_ROUTING,
       decision: errorDecision('no-route', err, `no route matches ${ctx.method} ${ctx.host}${ctx.path}: corral would answer 404`),
     }
   }
