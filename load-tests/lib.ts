@@ -189,6 +189,9 @@ export class Servers {
       '127.0.0.1',
       '--log-level',
       this.options.logLevel,
+      // Several corrals run at once (fleet scenarios, baselines): none takes the admin port 9090.
+      '--admin-port',
+      '0',
       ...(setup.args ?? []),
     ]
     return this.startNode(name, args, port)

@@ -154,10 +154,8 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const type = req.headers['content-type'] ?? ''
-  if (type !== '' && !/^application\/json\b/i.test(type)) {
-    throw new AdminError({ status: 415, code: 'unsupported-media-type', message: 'send JSON (content-type: application/json)' })
-  }
+  // The body is read as JSON whatever its declared type: `curl -d` says form-urlencoded. Browsers
+  // cannot forge the bearer token cross-origin, so the type is no defence worth the surprise.
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {

@@ -4,7 +4,10 @@
  * sharing one Redis instead (fleet.ts). Ports: `--port` / DEMO_PORT and `--origin-port` /
  * DEMO_ORIGIN_PORT; a default port that is taken gives way to a free one (options.ts).
  */
+import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
+import { LocalBackend } from '../admin/backend.js'
+import { startAdmin, type AdminServer } from '../admin/server.js'
 import { fileURLToPath } from 'node:url'
 import { loadConfigFile } from '../config/index.js'
 import { GatewayError } from '../errors.js'
@@ -19,8 +22,10 @@ const configPath = fileURLToPath(new URL('../../config/demo.yaml', import.meta.u
 const STOP_TIMEOUT_MS = 10_000
 
 async function main(options: DemoOptions): Promise<void> {
+  // A token of this run only: the demo's admin API is on loopback, and shows how purge is called.
+  const token = randomBytes(16).toString('hex')
   // Set up first: a signal while starting must still stop what has started.
-  const running: { origin?: Server; gateway?: Gateway } = {}
+  const running: { origin?: Server; gateway?: Gateway; admin?: AdminServer } = {}
   let stopping = false
   const stop = (): void => {
     // npm forwards the terminal's Ctrl-C to the process that already got it: one stop is enough.
@@ -32,7 +37,7 @@ async function main(options: DemoOptions): Promise<void> {
     }, STOP_TIMEOUT_MS).unref()
     running.origin?.close()
     running.origin?.closeAllConnections()
-    void (running.gateway?.close() ?? Promise.resolve()).then(() => exit(0))
+    void Promise.all([running.admin?.close(), running.gateway?.close()]).then(() => exit(0))
   }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop)
   stopWithParent(stop)
@@ -47,13 +52,21 @@ async function main(options: DemoOptions): Promise<void> {
   const gateway = await listenOn(
     options.corral,
     'corral',
-    async (port) => startGateway(await loadConfigFile(configPath, { port, upstream: originUrl })),
+    async (port) => startGateway(await loadConfigFile(configPath, { port, upstream: originUrl, adminToken: token })),
     note,
   ).catch((err: unknown) => {
     if (err instanceof GatewayError && err.code === 'CORRAL_ERR_LISTEN') throw new Error(`${err.message}; choose another port with --port or DEMO_PORT`)
     throw err
   })
   running.gateway = gateway
+  const rt = gateway.runtime
+  const admin = await listenOn(
+    { port: rt.config.admin.port, explicit: false },
+    'the admin API',
+    (port) => startAdmin({ settings: () => ({ ...rt.config.admin, port }), backend: new LocalBackend(rt, undefined), log: rt.log.root }),
+    note,
+  )
+  running.admin = admin
   if (stopping) return
   const base = gateway.urls[0] ?? ''
   const lines = Object.entries(DEMO_PATHS).map(([path, what]) => `  curl -si ${base}${path} | grep -iE '^(HTTP|x-cache-status|cache-status|age)'\n      # ${what}`)
@@ -64,7 +77,12 @@ async function main(options: DemoOptions): Promise<void> {
       ...notes.map((text) => `  (${text})`),
       'Try, more than once:',
       ...lines,
-      'Ctrl-C stops both.',
+      `The admin API (token ${token}):`,
+      `  open ${admin.url}/ in a browser            # the live status page`,
+      `  curl -s ${admin.url}/metrics | grep corral_requests_total`,
+      `  curl -s -H 'Authorization: Bearer ${token}' '${admin.url}/explain?url=${base}/products'`,
+      `  curl -s -H 'Authorization: Bearer ${token}' -d '{"url": "/products"}' ${admin.url}/purge`,
+      'Ctrl-C stops it all.',
       '',
       '',
     ].join('\n'),

@@ -180,6 +180,16 @@ describe('purge', () => {
     expect(origin.seen.slice(seenBefore).map((r) => r.headers['if-none-match'])).toEqual(['"x"'])
   })
 
+  it('reads the body as JSON whatever type it declares (curl -d says form-urlencoded)', async () => {
+    const res = await request(bed.admin.url + '/purge', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: '{"url": "/nothing-here"}',
+    })
+    expect(res.statusCode).toBe(200)
+    expect(await res.body.json()).toMatchObject({ purged: 0 })
+  })
+
   it('everything, and the count says how many entries went', async () => {
     const { origin, get } = bed
     origin.otherwise(cached())
