@@ -187,8 +187,11 @@ const RESPONSE_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'proxy-authentica
 
 function ignore(): void {}
 
-function connectionTokens(value: string | string[] | undefined): string[] {
-  if (value === undefined) return []
+const NO_TOKENS: readonly string[] = []
+
+function connectionTokens(value: string | string[] | undefined): readonly string[] {
+  // The common cases, without splitting: nothing, or only the options http-proxy-3 handles itself.
+  if (value === undefined || value === 'keep-alive' || value === 'close') return NO_TOKENS
   const tokens: string[] = []
   for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
     const name = part.trim().toLowerCase()
