@@ -27,6 +27,22 @@ interface Flat {
   readonly fields: string[]
   readonly upstreamCacheStatus: string | undefined
   readonly clientCacheControl: string | undefined
+  /**
+   * The header section of a plain HIT (no fields of the client's own, nothing forwarded), made for
+   * the whole second of Age it holds: within that second every HIT of this entry sends exactly
+   * these fields, so they are built once a second rather than once a request. Node reads the
+   * array given to writeHead and keeps nothing of it; nothing here changes it once made.
+   */
+  hit: HitHead | undefined
+}
+
+interface HitHead {
+  readonly ageS: number
+  /** fields, then age, x-cache-status, cache-status. */
+  readonly headers: readonly string[]
+  /** headers, then content-length (none for a 204). */
+  readonly full: readonly string[]
+  readonly cacheStatus: string
 }
 
 /** Stored headers flattened once per entry for writeHead; entries are immutable. */
@@ -43,7 +59,7 @@ function flatten(entry: CacheEntry, clientCacheControl: string | undefined): Fla
     else if (clientCacheControl === undefined || (name !== 'cache-control' && name !== 'expires')) fields.push(name, value)
   }
   if (clientCacheControl !== undefined) fields.push('cache-control', clientCacheControl)
-  flat = { fields, upstreamCacheStatus, clientCacheControl }
+  flat = { fields, upstreamCacheStatus, clientCacheControl, hit: undefined }
   flatHeaders.set(entry, flat)
   return flat
 }
@@ -57,11 +73,36 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
   // Fields for the requester alone (private="…", a stripped Set-Cookie), or an answer that was not
   // stored after all: the origin's own Cache-Control goes with it, not the route's.
   const clientCacheControl = own === undefined && fwd?.stored !== false ? ctx.route?.cache?.clientCacheControl : undefined
-  const { fields, upstreamCacheStatus } = flatten(entry, clientCacheControl)
+  const flat = flatten(entry, clientCacheControl)
   const ageS = Math.floor(currentAgeMs(entry.initialAgeMs, entry.responseTime, now) / 1000)
+  const h = req.headers
+  if (status === 'HIT' && fwd === undefined && own === undefined) {
+    let hit = flat.hit
+    if (hit === undefined || hit.ageS !== ageS) hit = flat.hit = hitHead(entry, flat, ageS)
+    if (
+      h['if-none-match'] === undefined &&
+      h['if-modified-since'] === undefined &&
+      h['if-match'] === undefined &&
+      h['if-unmodified-since'] === undefined &&
+      (h.range === undefined || ctx.method !== 'GET' || entry.status !== 200)
+    ) {
+      // The common HIT: no conditionals, no range.
+      res.writeHead(entry.status, hit.full as string[])
+      if (ctx.method === 'HEAD' || entry.status === 204) res.end()
+      else res.end(entry.body)
+      return
+    }
+    answer(ctx, entry, status, hit.headers.slice(), hit.cacheStatus)
+    return
+  }
   const cacheStatus = cacheStatusMember(status, remainingTtlS(entry, ageS), fwd)
-  const headers = fields.slice()
+  const headers = flat.fields.slice()
   if (own !== undefined) headers.push(...own)
+  pushStatusFields(headers, ageS, status, flat.upstreamCacheStatus, cacheStatus)
+  answer(ctx, entry, status, headers, cacheStatus)
+}
+
+function pushStatusFields(headers: string[], ageS: number, status: CacheStatus, upstreamCacheStatus: string | undefined, cacheStatus: string): void {
   headers.push(
     'age',
     String(ageS),
@@ -70,7 +111,20 @@ export function deliver(ctx: RequestContext, entry: CacheEntry, status: CacheSta
     'cache-status',
     upstreamCacheStatus === undefined ? cacheStatus : `${upstreamCacheStatus}, ${cacheStatus}`,
   )
+}
 
+function hitHead(entry: CacheEntry, flat: Flat, ageS: number): HitHead {
+  const cacheStatus = cacheStatusMember('HIT', remainingTtlS(entry, ageS), undefined)
+  const headers = flat.fields.slice()
+  pushStatusFields(headers, ageS, 'HIT', flat.upstreamCacheStatus, cacheStatus)
+  const full = headers.slice()
+  if (entry.status !== 204) full.push('content-length', String(entry.body.length))
+  return { ageS, headers, full, cacheStatus }
+}
+
+/** The rest of deliver: client conditionals, ranges, then the stored response. `headers` is this response's own copy. */
+function answer(ctx: RequestContext, entry: CacheEntry, status: CacheStatus, headers: string[], cacheStatus: string): void {
+  const { req, res } = ctx
   const h = req.headers
   if (
     h['if-none-match'] !== undefined ||

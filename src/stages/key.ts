@@ -25,21 +25,97 @@ export interface CacheKey {
   readonly target: string
 }
 
+/**
+ * The request's key. The URI part (key, id, target) depends only on the recipe, the host, the path
+ * and the query: it is remembered per recipe, so that a request for a URL seen recently builds no
+ * string and hashes nothing. Only the selector (the route's key headers and cookies) is read from
+ * each request.
+ */
 export function cacheKey(ctx: RequestContext, recipe: KeyRecipe): CacheKey {
-  return keyFor(ctx.host, ctx.path, ctx.query, recipe, ctx.req.headers)
+  let byHost = recentKeys.get(recipe)
+  if (byHost === undefined) {
+    byHost = new RecentKeys()
+    recentKeys.set(recipe, byHost)
+  }
+  // Without a query, ctx.path is the request target itself: no string is built for the lookup.
+  const uri = ctx.query === '' ? ctx.path : `${ctx.path}?${ctx.query}`
+  let known = byHost.get(ctx.host, uri)
+  if (known === undefined) {
+    known = keyFor(ctx.host, ctx.path, ctx.query, uriRecipe(recipe), EMPTY_HEADERS)
+    byHost.set(ctx.host, uri, known)
+  }
+  if (recipe.headers.length === 0 && recipe.cookies.length === 0) return known
+  return { key: known.key, id: known.id, selector: selectorOf(recipe, ctx.req.headers), target: known.target }
 }
 
-export function keyFor(host: string, path: string, query: string, recipe: KeyRecipe, headers: IncomingHttpHeaders): CacheKey {
-  const q = keyQuery(query, recipe.query)
-  const target = q === '' ? normalizePath(path) : `${normalizePath(path)}?${q}`
-  const key = `GET http://${host}${target}`
+const EMPTY_HEADERS: IncomingHttpHeaders = Object.freeze({})
+
+/** The recipe without its key headers and cookies: the URI part of a key. */
+const withoutSelector = new WeakMap<KeyRecipe, KeyRecipe>()
+function uriRecipe(recipe: KeyRecipe): KeyRecipe {
+  if (recipe.headers.length === 0 && recipe.cookies.length === 0) return recipe
+  let bare = withoutSelector.get(recipe)
+  if (bare === undefined) {
+    bare = { query: recipe.query, headers: [], cookies: [] }
+    withoutSelector.set(recipe, bare)
+  }
+  return bare
+}
+
+/**
+ * Keys of recently requested URLs, by host, then path and query. Two generations: when the
+ * current one holds RECENT_KEYS_MAX URLs it becomes the old one, and a URL found only in the old
+ * one moves back to the current. Memory stays bounded (two generations of at most
+ * RECENT_KEYS_MAX), and the URLs requested again survive a turnover.
+ */
+const RECENT_KEYS_MAX = 50_000
+
+class RecentKeys {
+  private current = new Map<string, Map<string, CacheKey>>()
+  private old = new Map<string, Map<string, CacheKey>>()
+  private size = 0
+
+  get(host: string, uri: string): CacheKey | undefined {
+    const found = this.current.get(host)?.get(uri)
+    if (found !== undefined) return found
+    const old = this.old.get(host)?.get(uri)
+    if (old !== undefined) this.set(host, uri, old)
+    return old
+  }
+
+  set(host: string, uri: string, key: CacheKey): void {
+    if (this.size >= RECENT_KEYS_MAX) {
+      this.old = this.current
+      this.current = new Map()
+      this.size = 0
+    }
+    let byUri = this.current.get(host)
+    if (byUri === undefined) {
+      byUri = new Map()
+      this.current.set(host, byUri)
+    }
+    byUri.set(uri, key)
+    this.size++
+  }
+}
+
+const recentKeys = new WeakMap<KeyRecipe, RecentKeys>()
+
+function selectorOf(recipe: KeyRecipe, headers: IncomingHttpHeaders): string {
   let selector = ''
   for (const name of recipe.headers) selector += `h:${name}=${headerValue(headers[name]) ?? ''}\n`
   if (recipe.cookies.length > 0) {
     const jar = parseCookies(headerValue(headers.cookie))
     for (const name of recipe.cookies) selector += `c:${name}=${jar.get(name) ?? ''}\n`
   }
-  return { key, id: hashId(key), selector, target }
+  return selector
+}
+
+export function keyFor(host: string, path: string, query: string, recipe: KeyRecipe, headers: IncomingHttpHeaders): CacheKey {
+  const q = keyQuery(query, recipe.query)
+  const target = q === '' ? normalizePath(path) : `${normalizePath(path)}?${q}`
+  const key = `GET http://${host}${target}`
+  return { key, id: hashId(key), selector: selectorOf(recipe, headers), target }
 }
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/

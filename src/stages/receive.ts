@@ -11,6 +11,10 @@ import { GatewayError } from '../errors.js'
 let counter = 0
 const bootId = Date.now().toString(36)
 
+/** The last valid Host seen, and what it normalizes to: clients of one site send the same Host again and again. */
+let lastHost = ''
+let lastNormalized = ''
+
 export function receive(req: IncomingMessage, res: ServerResponse): RequestContext | GatewayError {
   const target = req.url ?? ''
   let path: string
@@ -38,15 +42,22 @@ export function receive(req: IncomingMessage, res: ServerResponse): RequestConte
   // form supplies the authority: two Host fields are a smuggling attempt either way).
   if (hasSeveralHosts(req.rawHeaders)) return new GatewayError('CORRAL_ERR_BAD_REQUEST', 'more than one Host header')
   if (host === undefined || host === '') return new GatewayError('CORRAL_ERR_BAD_REQUEST', 'missing Host header')
-  if (!isValidHost(host)) return new GatewayError('CORRAL_ERR_BAD_REQUEST', 'malformed Host header')
-  const lower = host.toLowerCase()
+  let normalized: string
+  if (host === lastHost) normalized = lastNormalized
+  else {
+    if (!isValidHost(host)) return new GatewayError('CORRAL_ERR_BAD_REQUEST', 'malformed Host header')
+    const lower = host.toLowerCase()
+    normalized = lower.endsWith('.') ? lower.slice(0, -1) : lower
+    lastHost = host
+    lastNormalized = normalized
+  }
   return {
     req,
     res,
     reqId: requestId(req),
     startedAt: performance.now(),
     method: req.method ?? 'GET',
-    host: lower.endsWith('.') ? lower.slice(0, -1) : lower,
+    host: normalized,
     path,
     query,
     route: undefined,

@@ -21,12 +21,13 @@ import type { CacheEntry, CacheRecord, CacheStore, StoreStats, StoreWrite, Write
 /**
  * Live heap per entry, besides its strings and header fields: the entry object and its boxed
  * numbers, the body's Buffer and ArrayBuffer objects, the headers array, deliver's flattened copy
- * of them (src/stages/deliver.ts: its object, its array, the WeakMap slot), `vary`, and
- * lru-cache's slots and Map entry for the id. Measured: about 700 bytes.
+ * of them and its ready-made HIT head (src/stages/deliver.ts: their objects and arrays, the Age,
+ * Cache-Status and Content-Length strings, the WeakMap slot), `vary`, and lru-cache's slots and
+ * Map entry for the id. Measured: about 950 bytes.
  */
-export const ENTRY_OVERHEAD_BYTES = 768
-/** Live heap per stored header field: its [name, value] array, its slot, its two slots in the flattened copy. */
-export const HEADER_FIELD_BYTES = 96
+export const ENTRY_OVERHEAD_BYTES = 1024
+/** Live heap per stored header field: its [name, value] array, its slot, its two slots in the flattened copy and in each of the HIT head's two arrays. */
+export const HEADER_FIELD_BYTES = 128
 /** Live heap of a vary index, besides its strings: the object, its two arrays, lru-cache's slots. */
 export const VARY_INDEX_OVERHEAD_BYTES = 384
 /** A slot in an array of strings (a vary index's field names and variant ids). */
