@@ -15,6 +15,7 @@ import { createRuntime, type Adapters, type Runtime } from './runtime.js'
 import { receive } from './stages/receive.js'
 import { respondError } from './stages/respond.js'
 import { matchRoute } from './stages/route.js'
+import { warmUp } from './warmup.js'
 
 export type GatewayOptions = Adapters
 
@@ -34,6 +35,7 @@ const CLIENT_ERROR_TEXT: Record<number, string> = {
 }
 
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  await warmUp() // once per process, before anything listens (src/warmup.ts)
   const rt = createRuntime(config, options)
   const log = rt.log
 

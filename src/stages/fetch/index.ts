@@ -192,6 +192,7 @@ export function serveStaleAndRefresh(
  * (once for the fleet), so that a hot key never expires under load. The client has its HIT already.
  */
 export function refreshEarly(rt: Runtime, ctx: RequestContext, key: CacheKey, entry: CacheEntry, index: VaryIndex | undefined): void {
+  if (fetchedInsideRefreshWindow(entry, ((ctx.route as Route).cache as RouteCache).earlyRefresh)) return
   const input = fetchInput(ctx, key, entry, entry.etag !== undefined || entry.lastModified !== undefined, index)
   const led = rt.coalescer.tryLead(flightFor(input, ctx.req.headers, planTarget({ index, stale: entry })))
   const start = (role: Extract<Role, { role: 'leader' }> | undefined): void => {
@@ -204,6 +205,18 @@ export function refreshEarly(rt: Runtime, ctx: RequestContext, key: CacheKey, en
   } else {
     start(led)
   }
+}
+
+/**
+ * An entry that was already inside its early-refresh window when it was fetched: the origin's copy
+ * was that old (an `Age` from a cache upstream, or a `Date` up to a second behind with a short
+ * max-age). Fetching it again early would bring back the same expiry, so every hit of the window
+ * would start another refresh (with `max-age=1`, several origin requests a second instead of
+ * one): it is left to expire, and fetched then.
+ */
+function fetchedInsideRefreshWindow(entry: CacheEntry, fraction: number): boolean {
+  const lifetimeMs = entry.staleAt - entry.responseTime + entry.initialAgeMs
+  return entry.responseTime >= entry.staleAt - lifetimeMs * fraction
 }
 
 function refreshInBackground(rt: Runtime, role: Extract<Role, { role: 'leader' }>, input: FetchInput): void {
