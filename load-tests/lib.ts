@@ -77,7 +77,14 @@ export interface Figures {
   readonly tally?: Readonly<Record<string, number>>
 }
 
-/** The JSON line a scenario prints. `problems` is there only when a check failed. */
+/**
+ * The JSON line a scenario prints. `problems` is there only when a check failed.
+ *
+ * The table (table.ts) shows a row for the scenario, then one for each field holding the figures
+ * of another setup measured in the same run (an object with `reqPerSec` or `p99Ms`): `baseline`
+ * (or `floor`) is what the ratios divide by; any other (`bareProxy`, `redis`, …) is shown too, named
+ * by its `label` if it has one, with its `note` (a string) after its ratios.
+ */
 export interface Report extends Figures {
   readonly scenario: string
   readonly originHits: number
@@ -449,11 +456,165 @@ export async function warmUp(url: string, options: Options, load: Load): Promise
   if (options.warmupS > 0) await runAutocannon(url, options.warmupS, options.connections, load)
 }
 
-/** Load `url` for options.durationS: the measured run. `servers`: whose CPU use to report. */
+/**
+ * Load `url` for options.durationS: the measured run. `servers`: whose CPU use to report. The run
+ * is also recorded, with its per-second throughput and latency distribution, for the HTML
+ * report (takeRecordedRuns); with the stub origin among `servers`, its requests during the run too.
+ */
 export async function measure(url: string, options: Options, load: Load, servers: readonly Server[]): Promise<Figures> {
+  const origin = servers.find((s) => s.name === 'origin')
+  // Not a stub origin after all (no /__hits): no count, no failure.
+  const hitsOf = async (server: Server): Promise<number | undefined> => originHits(server).catch(() => undefined)
+  const hitsBefore = origin === undefined ? undefined : await hitsOf(origin)
   const cpu = cpuMeter(servers, url)
-  const figures = await runAutocannon(url, options.durationS, options.connections, load)
-  return { ...figures, cpuPct: cpu() }
+  const { series, ...measured } = await runAutocannon(url, options.durationS, options.connections, load)
+  const figures: Figures = { ...measured, cpuPct: cpu() }
+  const hitsAfter = origin === undefined || hitsBefore === undefined ? undefined : await hitsOf(origin)
+  const hitsDuring = hitsBefore === undefined || hitsAfter === undefined ? undefined : hitsAfter - hitsBefore
+  recordRun({
+    url,
+    method: load.method ?? 'GET',
+    target: servers.find((s) => url.startsWith(`${s.url}/`) || url === s.url)?.name ?? servers[0]?.name ?? url,
+    servers: servers.map((s) => s.name),
+    figures,
+    ...(hitsDuring === undefined ? {} : { originHits: hitsDuring }),
+    ...series,
+  })
+  return figures
+}
+
+// ---------------------------------------------------------------- recorded runs (the HTML report)
+
+/** Latency buckets per power of ten: bucket i holds [10^(i/10), 10^((i+1)/10)) µs. */
+export const LATENCY_BUCKETS_PER_DECADE = 10
+/** Percentiles kept of every run, for the report. */
+const REPORTED_PERCENTILES = [50, 75, 90, 99, 99.9, 100] as const
+
+/** The distribution of a run's 2xx latencies, in ms. */
+export interface LatencyDistribution {
+  /** 2xx responses whose latency was recorded: the sum of the histogram's counts. */
+  readonly count: number
+  readonly minMs: number
+  readonly meanMs: number
+  readonly maxMs: number
+  /** p50, p75, p90, p99, p99.9 and p100 (the maximum). */
+  readonly percentiles: ReadonlyArray<{ readonly p: number; readonly ms: number }>
+  /**
+   * Counts in logarithmic buckets (LATENCY_BUCKETS_PER_DECADE per power of ten), contiguous from
+   * the fastest bucket with a response to the slowest: empty ones in between are kept (count 0).
+   */
+  readonly histogram: ReadonlyArray<{ readonly fromMs: number; readonly toMs: number; readonly count: number }>
+}
+
+/** What a run's charts are drawn from. */
+export interface RunSeries {
+  /**
+   * Responses received (any status) in each second of the measured run: Math.round(durationS)
+   * entries, the last also holding the few answered after its end, before autocannon stopped.
+   * They add up to `requests`.
+   */
+  readonly perSecond: readonly number[]
+  /** Connection errors and timeouts in each second, same length. */
+  readonly errorsPerSecond: readonly number[]
+  readonly latency: LatencyDistribution
+}
+
+/** One measured run, as recorded for the HTML report. */
+export interface RunRecord extends RunSeries {
+  /** 1, 2, … in the order they were measured, within a scenario. */
+  readonly run: number
+  readonly url: string
+  readonly method: string
+  /** The server that was loaded (its name as in cpuPct: `origin`, `corral`, `bare-proxy`, …). */
+  readonly target: string
+  /** Every server whose CPU use was measured. */
+  readonly servers: readonly string[]
+  readonly figures: Figures
+  /** Requests the stub origin answered during the run, when it was among the servers. */
+  readonly originHits?: number
+}
+
+const recorded: RunRecord[] = []
+
+/**
+ * Record a measured run for the HTML report. measure() does it for every autocannon run; a
+ * scenario measuring with its own client can call it with what it has (a LatencyRecorder helps).
+ */
+export function recordRun(run: Omit<RunRecord, 'run'>): void {
+  recorded.push({ run: recorded.length + 1, ...run })
+}
+
+/** The runs recorded since the last call (the runner calls it after each scenario), in order. */
+export function takeRecordedRuns(): RunRecord[] {
+  return recorded.splice(0, recorded.length)
+}
+
+/**
+ * Collects what a run's charts need, response by response: per-second counts and a latency
+ * histogram (µs, node:perf_hooks, for the percentiles; log buckets for the chart). Cheap enough
+ * for every response of a run at 100k req/s (a clock read and a log10 each).
+ */
+export class LatencyRecorder {
+  readonly histogram = createHistogram()
+  private readonly started = performance.now()
+  private readonly perSecond: number[] = []
+  private readonly errorsPerSecond: number[] = []
+  private readonly buckets: number[] = []
+
+  /** A response arrived; `ms` is given for 2xx responses only (the latencies reported). */
+  response(ms?: number): void {
+    const second = Math.floor((performance.now() - this.started) / 1000)
+    this.perSecond[second] = (this.perSecond[second] ?? 0) + 1
+    if (ms === undefined) return
+    const us = Math.max(1, Math.round(ms * 1000))
+    this.histogram.record(us)
+    const bucket = Math.floor(Math.log10(us) * LATENCY_BUCKETS_PER_DECADE)
+    this.buckets[bucket] = (this.buckets[bucket] ?? 0) + 1
+  }
+
+  /** A request failed (connection error, timeout). */
+  error(): void {
+    const second = Math.floor((performance.now() - this.started) / 1000)
+    this.errorsPerSecond[second] = (this.errorsPerSecond[second] ?? 0) + 1
+  }
+
+  /** The series of a run that lasted `durationS` seconds. */
+  series(durationS: number): RunSeries {
+    const seconds = Math.max(1, Math.round(durationS))
+    const fold = (values: readonly (number | undefined)[]): number[] => {
+      const out = new Array<number>(seconds).fill(0)
+      values.forEach((n, i) => {
+        out[Math.min(i, seconds - 1)]! += n ?? 0
+      })
+      return out
+    }
+    const h = this.histogram
+    const first = this.buckets.findIndex((n) => n !== undefined)
+    const histogram = []
+    if (first !== -1) {
+      for (let i = first; i < this.buckets.length; i++) {
+        histogram.push({ fromMs: bucketEdgeMs(i), toMs: bucketEdgeMs(i + 1), count: this.buckets[i] ?? 0 })
+      }
+    }
+    const ms = (us: number): number => round(us / 1000, 3)
+    return {
+      perSecond: fold(this.perSecond),
+      errorsPerSecond: fold(this.errorsPerSecond),
+      latency: {
+        count: h.count,
+        minMs: h.count === 0 ? 0 : ms(h.min),
+        meanMs: h.count === 0 ? 0 : ms(h.mean),
+        maxMs: h.count === 0 ? 0 : ms(h.max),
+        percentiles: REPORTED_PERCENTILES.map((p) => ({ p, ms: h.count === 0 ? 0 : ms(h.percentile(p)) })),
+        histogram,
+      },
+    }
+  }
+}
+
+/** The lower edge of latency bucket i, in ms (4 significant digits). */
+function bucketEdgeMs(i: number): number {
+  return Number((10 ** (i / LATENCY_BUCKETS_PER_DECADE) / 1000).toPrecision(4))
 }
 
 /**
@@ -536,8 +697,14 @@ function machineBusyMs(): number | undefined {
  * One autocannon run. autocannon's own latency histogram has 1 ms resolution, too coarse for
  * sub-millisecond responses, so latencies are recorded here from its 'response' events in µs.
  */
-async function runAutocannon(url: string, durationS: number, connections: number, load: Load): Promise<Omit<Figures, 'cpuPct'>> {
-  const latencyUs = createHistogram()
+async function runAutocannon(
+  url: string,
+  durationS: number,
+  connections: number,
+  load: Load,
+): Promise<Omit<Figures, 'cpuPct'> & { series: RunSeries }> {
+  const recorder = new LatencyRecorder()
+  const latencyUs = recorder.histogram
   const tally = load.tally === undefined ? undefined : { header: load.tally, counts: new Map<string, number>() }
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -554,8 +721,9 @@ async function runAutocannon(url: string, durationS: number, connections: number
       (err: unknown, res) => (err === null || err === undefined ? resolve(res) : reject(toError(err))),
     )
     instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
-      if (statusCode >= 200 && statusCode < 300) latencyUs.record(Math.max(1, Math.round(responseTimeMs * 1000)))
+      recorder.response(statusCode >= 200 && statusCode < 300 ? responseTimeMs : undefined)
     })
+    instance.on('reqError', () => recorder.error())
   })
   const received = result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx']
   return {
@@ -567,6 +735,7 @@ async function runAutocannon(url: string, durationS: number, connections: number
     requests: received,
     durationS: result.duration,
     ...(tally === undefined ? {} : { tally: Object.fromEntries(tally.counts) }),
+    series: recorder.series(result.duration),
   }
 }
 
@@ -670,6 +839,7 @@ export function baselineOf(r: Report): Record<string, unknown> {
     p99Ms: r.p99Ms,
     errors: r.errors,
     non2xx: r.non2xx,
+    originHits: r.originHits,
     requests: r.requests,
     durationS: r.durationS,
     cpuPct: r.cpuPct,

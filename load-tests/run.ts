@@ -5,19 +5,38 @@
  * scenario failed or one of its checks did (its `problems`). Every child process it started is
  * killed on the way out, also on errors, Ctrl-C and when the whole run overstays its time budget.
  */
-import { mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { killAllChildren, type Options, type Scenario } from './lib.js'
+import { killAllChildren, takeRecordedRuns, type Options, type Scenario } from './lib.js'
+import { htmlReport, type ScenarioResult } from './report.js'
 import { bypass } from './scenarios/bypass.js'
+import { uncacheable } from './scenarios/uncacheable.js'
 import { direct } from './scenarios/direct.js'
 import { fleetStampede } from './scenarios/fleet-stampede.js'
 import { hit } from './scenarios/hit.js'
+import { hitNginx } from './scenarios/hit-nginx.js'
 import { l2Hit } from './scenarios/l2-hit.js'
 import { missCoalesced, staleUpdating } from './scenarios/one-hot-key.js'
+import { expiry } from './scenarios/expiry.js'
+import { coldStart, stampede } from './scenarios/stampede.js'
 import { tableHeader, tableRows } from './table.js'
 
-const SCENARIOS: readonly Scenario[] = [direct, hit, missCoalesced, staleUpdating, bypass, l2Hit, fleetStampede]
+// The scenarios, in the order `all` runs them: one line each (and its import above).
+const SCENARIOS: readonly Scenario[] = [
+  direct,
+  hit,
+  hitNginx,
+  missCoalesced,
+  staleUpdating,
+  expiry,
+  bypass,
+  uncacheable,
+  l2Hit,
+  stampede,
+  coldStart,
+  fleetStampede,
+]
 
 /** Bounds of --instances and --crowd: every connection is a file descriptor here and in corral. */
 const MAX_INSTANCES = 16
@@ -45,6 +64,8 @@ Options:
   --instances <n>      fleet-stampede: corral instances sharing one redis-server  [4]
   --crowd <n>          fleet-stampede: concurrent requests per round            [1000]
   --json               one JSON line per scenario, with every figure, instead of the table
+  --html <file>        also write an HTML report: the table, and for every run measured its
+                       throughput second by second and its latency histogram (self-contained)
   -h, --help           this text
 
 The fleet scenarios (l2-hit, fleet-stampede, hit --redis) start their own redis-server
@@ -67,7 +88,7 @@ function positiveNumber(value: string, flag: string, { allowZero = false, intege
   return n
 }
 
-function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Options; json: boolean } {
+function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Options; json: boolean; html: string | undefined } {
   let parsed
   try {
     parsed = parseArgs({
@@ -83,6 +104,7 @@ function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Optio
         instances: { type: 'string', default: '4' },
         crowd: { type: 'string', default: '1000' },
         json: { type: 'boolean', default: false },
+        html: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     })
@@ -108,6 +130,7 @@ function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Optio
   return {
     scenarios,
     json: values.json,
+    html: values.html === undefined ? undefined : resolve(values.html),
     options: {
       durationS: positiveNumber(values.duration, '--duration'),
       connections: positiveNumber(values.connections, '--connections', { integer: true }),
@@ -122,7 +145,16 @@ function parse(argv: string[]): { scenarios: readonly Scenario[]; options: Optio
 }
 
 async function main(): Promise<number> {
-  const { scenarios, options, json } = parse(process.argv.slice(2))
+  const { scenarios, options, json, html } = parse(process.argv.slice(2))
+  const startedAt = new Date()
+  const results: ScenarioResult[] = []
+  // Written again after each scenario: a run cut short still leaves the scenarios it finished.
+  const writeHtml = (): void => {
+    if (html === undefined) return
+    mkdirSync(dirname(html), { recursive: true })
+    const command = `npm run loadtest -- ${process.argv.slice(2).join(' ')}`
+    writeFileSync(html, htmlReport(results, { command, startedAt, finishedAt: new Date(), options }))
+  }
 
   // Comparisons measure two setups (hit --redis five: each corral twice), each warmed up and run.
   const loadS = options.warmupS + options.durationS
@@ -137,12 +169,16 @@ async function main(): Promise<number> {
   for (const scenario of scenarios) {
     try {
       const line = await scenario.run(options)
-      process.stdout.write(`${json ? JSON.stringify(line) : tableRows(line)}\n`)
+      const runs = takeRecordedRuns()
+      process.stdout.write(`${json ? JSON.stringify(line) : tableRows(line, runs)}\n`)
       if (line.problems !== undefined) exitCode = 1
+      results.push({ scenario: scenario.name, description: scenario.description, report: line, runs })
     } catch (err) {
       process.stderr.write(`loadtest ${scenario.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
       exitCode = 1
+      results.push({ scenario: scenario.name, description: scenario.description, error: err instanceof Error ? err.message : String(err), runs: takeRecordedRuns() })
     }
+    writeHtml()
   }
   return exitCode
 }
