@@ -8,7 +8,7 @@
  * load nothing and log no error.
  */
 import { execFile } from 'node:child_process'
-import { accessSync, constants as fsConstants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -17,37 +17,9 @@ import { chromium, type Browser, type Locator } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Report } from '../../load-tests/lib.js'
 import { tableRows } from '../../load-tests/table.js'
+import { CHROMIUM, describeBrowser } from '../helpers/browser.js'
 
 const run = promisify(execFile)
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const INSTALL_HINT = `install it with: apt-get update && apt-get install -y chromium (Debian/Ubuntu; .ci/run does this), or point CHROMIUM_PATH at a Chromium or Chrome binary`
-
-function hasChromium(): boolean {
-  try {
-    accessSync(CHROMIUM, fsConstants.X_OK)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** As in status-page.test.ts: skipped with a notice on a developer's machine without chromium, a failure in CI. */
-function describeBrowser(name: string, fn: () => void): void {
-  if (hasChromium()) {
-    describe(name, fn)
-    return
-  }
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('needs chromium', () => {
-        throw new Error(`no chromium at ${CHROMIUM}: the browser tests must run in CI; ${INSTALL_HINT}`)
-      })
-    })
-    return
-  }
-  console.warn(`Skipping the load-test report browser test: no chromium at ${CHROMIUM}; ${INSTALL_HINT}`)
-  describe.skip(name, fn)
-}
 
 /** Newest modification time under a directory, in ms. */
 function newest(dir: string): number {

@@ -4,42 +4,14 @@
  * the page shows are checked against /metrics read at the same moment, then the page must follow
  * new traffic by itself, and say so when corral stops answering.
  */
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { configFile, startCorral, type CorralProcess } from '../helpers/corral-process.js'
 import { Origin } from '../helpers/origin.js'
 import { freePort } from '../helpers/sockets.js'
+import { CHROMIUM, describeBrowser } from '../helpers/browser.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const INSTALL_HINT = `install it with: apt-get update && apt-get install -y chromium (Debian/Ubuntu; .ci/run does this), or point CHROMIUM_PATH at a Chromium or Chrome binary`
-
-function hasChromium(): boolean {
-  try {
-    accessSync(CHROMIUM, fsConstants.X_OK)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Like the Redis tests: skipped with a notice on a developer's machine without chromium, a failure in CI. */
-function describeBrowser(name: string, fn: () => void): void {
-  if (hasChromium()) {
-    describe(name, fn)
-    return
-  }
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('needs chromium', () => {
-        throw new Error(`no chromium at ${CHROMIUM}: the browser tests must run in CI; ${INSTALL_HINT}`)
-      })
-    })
-    return
-  }
-  console.warn(`Skipping the browser tests: no chromium at ${CHROMIUM}; ${INSTALL_HINT}`)
-  describe.skip(name, fn)
-}
 
 // ---- /metrics as the test reads it: its own small parser, independent of the page's ------------
 
