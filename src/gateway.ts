@@ -50,7 +50,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const finished = (ctx: RequestContext): void => {
     inFlight--
     rt.metrics.request(ctx)
-    if (log.accessEnabled) logAccess(log, ctx)
+    if (log.accessEnabled && log.wantsAccessLine(ctx.res.statusCode, ctx.res.writableEnded)) logAccess(log, ctx)
     if (inFlight === 0 && drained !== undefined) drained()
   }
 

@@ -100,6 +100,8 @@ export function accessLine(r: AccessRecord): string {
 export class GatewayLog {
   readonly root: Logger
   accessEnabled: boolean
+  /** log.accessSample: the share of requests that get an access line. */
+  accessSample = 1
   /** The access line has no secret fields: a child without redaction skips its cost on every request. */
   private readonly accessLog: Logger
   /**
@@ -116,9 +118,15 @@ export class GatewayLog {
   }
 
   /** A reloaded config's log settings (the format cannot change without a restart). */
-  reconfigure(level: LogLevel, access: boolean): void {
+  reconfigure(level: LogLevel, access: boolean, accessSample: number): void {
     this.root.level = level
     this.accessEnabled = access && this.root.isLevelEnabled('info')
+    this.accessSample = accessSample
+  }
+
+  /** Sampled out, unless it failed or the client left: those are what a log is read for. */
+  wantsAccessLine(status: number, completed: boolean): boolean {
+    return this.accessSample >= 1 || status >= 500 || !completed || Math.random() < this.accessSample
   }
 
   access(record: AccessRecord): void {

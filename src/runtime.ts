@@ -55,6 +55,7 @@ export interface Adapters {
 export function createRuntime(config: Config, adapters: Adapters = {}): Runtime {
   const root = adapters.logger ?? createLogger(config.log)
   const log = new GatewayLog(root, config.log.access, adapters.logger === undefined ? jsonStdout(root) : undefined)
+  log.accessSample = config.log.accessSample
   let store = adapters.store
   let fleet = adapters.fleet
   let redis: RedisConnection | undefined

@@ -555,7 +555,7 @@ export function describeConfig(config: Config): string {
       (store.redis === undefined ? '' : `; ${describeRedis(store.redis)}`),
     `coalesce: lock=${coalesce.lock} lease=${formatDuration(coalesce.leaseMs)} waitTimeout=${formatDuration(coalesce.waitTimeoutMs)}` +
       ` onTimeout=${coalesce.onTimeout} hitForMiss=${formatDuration(coalesce.hitForMissMs)}`,
-    `log: level=${log.level} format=${log.format} access=${log.access ? 'on' : 'off'}`,
+    `log: level=${log.level} format=${log.format} access=${log.access ? 'on' : 'off'}${log.accessSample < 1 ? ` accessSample=${Math.round(log.accessSample * 10_000) / 100}%` : ''}`,
     `admin: ${config.admin.port === 0 ? 'off' : `${config.admin.host}:${config.admin.port} token=${config.admin.tokenSource ?? 'none (purge, reload and explain refused)'}`}`,
     `purge: tagHeaders=${config.purge.tagHeaders.join(',') || 'none'} exposeTags=${config.purge.exposeTags ? 'on' : 'off'}` +
       ` method=${config.purge.method ? `on from ${config.purge.allow.map((b) => `${b.address}/${b.prefix}`).join(',')}` : 'off'}`,

@@ -254,6 +254,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   'log.level': 'Least severe level logged. --log-level replaces it.',
   'log.format': 'auto: pretty when stdout is a terminal, JSON otherwise.',
   'log.access': 'One summary line per request.',
+  'log.accessSample': 'The share of requests that get an access line ("10%" or 0.1); 5xx answers and aborted requests always do. 1: every request.',
 
   admin: 'The admin listener (purge, metrics, health, reload, explain), apart from client traffic.',
   'admin.host': 'Address of the admin listener.',

@@ -295,12 +295,6 @@ const routeCoalesceSchema = z.strictObject({
   onTimeout: onTimeoutSchema.optional(),
 })
 
-const logSchema = z.strictObject({
-  level: z.enum(LOG_LEVELS).default('info'),
-  format: z.enum(['json', 'pretty', 'auto']).default('auto'),
-  access: z.boolean().default(true),
-})
-
 // ---------------------------------------------------------------- routes: match
 
 const HOST_NAME = /^(\*\.)?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/i
@@ -394,6 +388,13 @@ const jitterSchema = z.unknown().transform((input, ctx) => {
   if (fraction !== undefined) return fraction
   ctx.issues.push({ code: 'custom', message: JITTER_MESSAGE, input })
   return z.NEVER
+})
+
+const logSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS).default('info'),
+  format: z.enum(['json', 'pretty', 'auto']).default('auto'),
+  access: z.boolean().default(true),
+  accessSample: jitterSchema.default(1),
 })
 
 const nameList = z.array(nonEmptyString)

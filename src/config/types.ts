@@ -219,6 +219,8 @@ export interface LogConfig {
   readonly format: 'json' | 'pretty' | 'auto'
   /** One access line per request at info level. */
   readonly access: boolean
+  /** The share of requests (0..1) that get an access line; 5xx answers and aborted ones always do. */
+  readonly accessSample: number
 }
 
 /** The admin listener (src/admin). */

@@ -52,7 +52,7 @@ describe('compileConfig: defaults', () => {
     })
     expect(config.store).toEqual({ memory: { maxBytes: 268_435_456, maxObjectBytes: 8_388_608 }, redis: undefined })
     expect(config.coalesce).toEqual({ lock: 'distributed', leaseMs: 5_000, waitTimeoutMs: 10_000, onTimeout: 'stale', hitForMissMs: 30_000 })
-    expect(config.log).toEqual({ level: 'info', format: 'auto', access: true })
+    expect(config.log).toEqual({ level: 'info', format: 'auto', access: true, accessSample: 1 })
   })
 
   it('compiles an upstream: origin, basePath, timeouts, pool', () => {
@@ -187,7 +187,7 @@ describe('compileConfig: a full route', () => {
       },
     })
     expect(config.coalesce).toEqual({ lock: 'local', leaseMs: 2_000, waitTimeoutMs: 5_000, onTimeout: 'error', hitForMissMs: 60_000 })
-    expect(config.log).toEqual({ level: 'debug', format: 'json', access: false })
+    expect(config.log).toEqual({ level: 'debug', format: 'json', access: false, accessSample: 1 })
   })
 
   it('compiles match rules: lowercased hosts, uppercased methods', () => {
@@ -551,7 +551,7 @@ describe('compileConfig: overrides', () => {
 
   it('logLevel replaces log.level', () => {
     const config = compileConfig({ upstreams: API, log: { level: 'warn', format: 'json' } }, 'test.yaml', { logLevel: 'trace' })
-    expect(config.log).toEqual({ level: 'trace', format: 'json', access: true })
+    expect(config.log).toEqual({ level: 'trace', format: 'json', access: true, accessSample: 1 })
   })
 
   it('upstream replaces the only upstream', () => {
