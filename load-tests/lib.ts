@@ -292,7 +292,7 @@ async function stopServer(server: Server): Promise<void> {
 }
 
 /** A port nobody listens on right now: bind port 0, read it, let it go. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = createServer()
   await new Promise<void>((resolve, reject) => {
     probe.once('error', reject)
@@ -318,7 +318,7 @@ async function waitForPort(server: Server, port: number): Promise<void> {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1')
     socket.once('connect', () => {

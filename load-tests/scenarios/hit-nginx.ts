@@ -28,12 +28,11 @@
  * HIT_NGINX_WRK_THREADS (wrk threads, default 1).
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
-import { countHits, report, round, Servers, type Figures, type Options, type Report, type Scenario } from '../lib.js'
+import { countHits, freePort, report, round, Servers, type Figures, type Options, type Report, type Scenario } from '../lib.js'
 import {
   machineBusyMs,
   requireTools,
@@ -85,16 +84,6 @@ function selectedSetups(): readonly SetupName[] {
   return names as SetupName[]
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', resolve)
-  })
-  const { port } = probe.address() as AddressInfo
-  await new Promise<void>((resolve) => probe.close(() => resolve()))
-  return port
-}
 
 async function startSetup(name: SetupName, options: Options, dir: string, nginx: string, originUrl: string, originPort: number): Promise<TreeServer> {
   const port = await freePort()
