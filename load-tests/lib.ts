@@ -860,3 +860,18 @@ export function round(value: number, decimals: number): number {
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err))
 }
+
+/** Exact percentile (nearest rank) of ascending values. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+}
+
+/** Latencies of the 2xx answers of a crowd, in ms to 3 decimals: p50, p99, max. */
+export function crowdLatency(samples: ReadonlyArray<{ readonly ms: number; readonly status: number; readonly error?: string }>): { p50Ms: number; p99Ms: number; maxMs: number } {
+  const ms = samples
+    .filter((s) => s.error === undefined && s.status >= 200 && s.status < 300)
+    .map((s) => s.ms)
+    .sort((a, b) => a - b)
+  return { p50Ms: round(percentile(ms, 50), 3), p99Ms: round(percentile(ms, 99), 3), maxMs: round(ms.at(-1) ?? 0, 3) }
+}

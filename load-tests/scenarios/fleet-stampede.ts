@@ -25,6 +25,7 @@ import {
   redisCommandCounts,
   report,
   resetRedisStats,
+  crowdLatency,
   REQUEST_TIMEOUT_MS,
   round,
   Servers,
@@ -143,20 +144,6 @@ function headerText(value: string | string[] | undefined): string {
   return Array.isArray(value) ? value.join(', ') : (value ?? '')
 }
 
-/** Exact percentile (nearest rank) of ascending values. */
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
-}
-
-/** Latencies of the 2xx responses among `samples`, in ms to 3 decimals: p50, p99, max. */
-function latency(samples: readonly Sample[]): { p50Ms: number; p99Ms: number; maxMs: number } {
-  const ms = samples
-    .filter((s) => s.error === undefined && s.status >= 200 && s.status < 300)
-    .map((s) => s.ms)
-    .sort((a, b) => a - b)
-  return { p50Ms: round(percentile(ms, 50), 3), p99Ms: round(percentile(ms, 99), 3), maxMs: round(ms.at(-1) ?? 0, 3) }
-}
 
 function count(values: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {}
@@ -186,7 +173,7 @@ async function measureBaseline(origin: Server, options: Options): Promise<Baseli
       samples.push(...(await crowd.fire(`/direct/${n}`, n)))
       await sleep(PAUSE_MS)
     }
-    const figures = latency(samples)
+    const figures = crowdLatency(samples)
     return {
       scenario: 'direct',
       ...figures,
@@ -251,7 +238,7 @@ async function run(options: Options): Promise<Report> {
     const answered = samples.filter((s) => s.error === undefined)
     const failed = samples.filter((s) => s.error !== undefined)
     const non2xx = answered.filter((s) => s.status < 200 || s.status >= 300)
-    const figures = latency(samples)
+    const figures = crowdLatency(samples)
     originRequestsPerRound.forEach((n, i) => {
       if (n !== 1) problems.push(`round ${i + 1}: the origin was asked ${n} times for one key, expected once for the fleet`)
     })
@@ -280,12 +267,12 @@ async function run(options: Options): Promise<Report> {
       p99OverOriginMs: round(figures.p99Ms - ORIGIN_DELAY_MS, 3),
       targetP99OverOriginMs: TARGET_P99_OVER_ORIGIN_MS,
       collapsed: answered.filter((s) => s.collapsed).length,
-      leaderP50Ms: latency(answered.filter((s) => !s.collapsed && s.cacheStatus === 'MISS')).p50Ms,
+      leaderP50Ms: crowdLatency(answered.filter((s) => !s.collapsed && s.cacheStatus === 'MISS')).p50Ms,
       redisCommandsPerRound: round(Object.values(redisCommands).reduce((a, b) => a + b, 0) / rounds, 1),
       redisCommandsPerRoundByName: Object.fromEntries(Object.entries(redisCommands).map(([name, n]) => [name, round(n / rounds, 1)])),
       cacheStatus: count(answered.map((s) => s.cacheStatus || '(none)')),
-      p99MsPerRound: Array.from({ length: rounds }, (_, i) => latency(samples.filter((s) => s.round === i + 1)).p99Ms),
-      p99MsByInstance: corrals.map((_, i) => latency(samples.filter((s) => s.instance === i)).p99Ms),
+      p99MsPerRound: Array.from({ length: rounds }, (_, i) => crowdLatency(samples.filter((s) => s.round === i + 1)).p99Ms),
+      p99MsByInstance: corrals.map((_, i) => crowdLatency(samples.filter((s) => s.instance === i)).p99Ms),
       slowest:
         slowest === undefined
           ? null

@@ -14,7 +14,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Client } from 'undici'
-import { cpuMeter, countHits, originHits, ratio, report, REQUEST_TIMEOUT_MS, round, Servers, type Options, type Report, type Scenario } from '../lib.js'
+import { cpuMeter, countHits, crowdLatency, originHits, percentile, ratio, report, REQUEST_TIMEOUT_MS, round, Servers, type Options, type Report, type Scenario } from '../lib.js'
 
 const ORIGIN_DELAY_MS = 200
 const TARGET_ORIGIN_FACTOR = 1.15
@@ -74,21 +74,9 @@ class Crowd {
   }
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
-}
-
-function latency(samples: readonly Sample[]): { p50Ms: number; p99Ms: number; maxMs: number } {
-  const ms = samples
-    .filter((s) => s.error === undefined && s.status >= 200 && s.status < 300)
-    .map((s) => s.ms)
-    .sort((a, b) => a - b)
-  return { p50Ms: round(percentile(ms, 50), 3), p99Ms: round(percentile(ms, 99), 3), maxMs: round(ms.at(-1) ?? 0, 3) }
-}
 
 /** The bare server (the stub origin without delay) answering the same crowd: its p99 is the machine's share. */
-async function measureBare(servers: Servers, crowd: number): Promise<ReturnType<typeof latency> & { rounds: number }> {
+async function measureBare(servers: Servers, crowd: number): Promise<ReturnType<typeof crowdLatency> & { rounds: number }> {
   const bare = await servers.origin({ cacheControl: 'max-age=3600' })
   const clients = new Crowd(bare.url, crowd)
   try {
@@ -99,7 +87,7 @@ async function measureBare(servers: Servers, crowd: number): Promise<ReturnType<
       samples.push(...(await clients.fire(`/bare/${n}`)))
       await sleep(PAUSE_MS)
     }
-    return { ...latency(samples), rounds: BASELINE_ROUNDS }
+    return { ...crowdLatency(samples), rounds: BASELINE_ROUNDS }
   } finally {
     await clients.close()
   }
@@ -133,7 +121,7 @@ async function run(options: Options): Promise<Report> {
       const before = await originHits(origin)
       const round_ = await crowd.fire(`/stampede/${i}`)
       samples.push(...round_)
-      p99PerRound.push(latency(round_).p99Ms)
+      p99PerRound.push(crowdLatency(round_).p99Ms)
       perRound.push((await originHits(origin)) - before)
       await sleep(PAUSE_MS)
     }
@@ -143,7 +131,7 @@ async function run(options: Options): Promise<Report> {
 
     const failed = samples.filter((s) => s.error !== undefined)
     const non2xx = samples.filter((s) => s.error === undefined && (s.status < 200 || s.status >= 300))
-    const figures = latency(samples)
+    const figures = crowdLatency(samples)
     perRound.forEach((count, i) => {
       if (count !== 1) problems.push(`round ${i + 1}: the origin was asked ${count} times for one key, expected once`)
     })
