@@ -4,7 +4,7 @@
  * in one process costs the fleet one claim; what the fleet answers settles the local flight too,
  * and local followers get it without another round trip.
  */
-import { SingleFlight } from './single-flight.js'
+import { SingleFlight, type Role as LocalRole } from './single-flight.js'
 import type { FlightOutcome, FlightRequest, FleetLock, Role } from './types.js'
 
 const TIMEOUT: FlightOutcome = Object.freeze({ kind: 'timeout' })
@@ -33,10 +33,10 @@ export class Coalescer {
   claim(flight: FlightRequest): Role | Promise<Role> {
     const local = this.local.join(flight.lockId)
     if (local.role === 'follower') {
-      return { role: 'follower', wait: () => local.wait(flight.waitMs).then((o) => (o === 'timeout' ? TIMEOUT : o)) }
+      return { role: 'follower', wait: (early) => local.wait(flight.waitMs, early).then((o) => (o === 'timeout' ? TIMEOUT : o)) }
     }
-    if (this.fleet === undefined || flight.scope === 'local') return localLeader(local.settle, 'leader')
-    return this.claimFleet(this.fleet, flight, local.settle)
+    if (this.fleet === undefined || flight.scope === 'local') return localLeader(local, 'leader')
+    return this.claimFleet(this.fleet, flight, local)
   }
 
   /**
@@ -53,18 +53,18 @@ export class Coalescer {
     const local = this.local.join(flight.lockId)
     if (local.role === 'follower') return undefined
     const fleet = this.fleet
-    if (fleet === undefined || flight.scope === 'local') return localLeader(local.settle, 'leader')
+    if (fleet === undefined || flight.scope === 'local') return localLeader(local, 'leader')
     return fleet.tryClaim(flight).then((tried) => {
       switch (tried.kind) {
         case 'leader':
-          return fleetLeader(fleet, tried.lease, false, local.settle)
+          return fleetLeader(fleet, tried.lease, false, local)
         case 'busy':
           if (this.refreshingElsewhere.size >= MAX_REFRESHING_ELSEWHERE) this.refreshingElsewhere.clear()
           this.refreshingElsewhere.set(flight.lockId, Date.now() + tried.forMs)
           local.settle(GIVE_UP)
           return undefined
         case 'unavailable':
-          return localLeader(local.settle, 'fallback')
+          return localLeader(local, 'fallback')
       }
     })
   }
@@ -73,7 +73,7 @@ export class Coalescer {
     return { flights: this.local.size, waiting: this.local.waiting, waitingOnFleet: this.claiming }
   }
 
-  private async claimFleet(fleet: FleetLock, flight: FlightRequest, settleLocal: (outcome: FlightOutcome) => void): Promise<Role> {
+  private async claimFleet(fleet: FleetLock, flight: FlightRequest, local: LocalLead): Promise<Role> {
     this.claiming++
     let claimed
     try {
@@ -83,29 +83,32 @@ export class Coalescer {
     }
     switch (claimed.kind) {
       case 'leader':
-        return fleetLeader(fleet, claimed.lease, claimed.takeover, settleLocal)
+        return fleetLeader(fleet, claimed.lease, claimed.takeover, local)
       case 'outcome':
-        settleLocal(claimed.outcome)
+        local.settle(claimed.outcome)
         return settled(claimed.outcome)
       case 'unavailable':
-        return localLeader(settleLocal, 'fallback')
+        return localLeader(local, 'fallback')
       case 'timeout':
-        if (flight.fetchOnTimeout) return localLeader(settleLocal, 'fallback')
-        settleLocal(TIMEOUT)
+        if (flight.fetchOnTimeout) return localLeader(local, 'fallback')
+        local.settle(TIMEOUT)
         return settled(TIMEOUT)
     }
   }
 }
 
-function localLeader(settle: (outcome: FlightOutcome) => void, lockRole: 'leader' | 'fallback'): Extract<Role, { role: 'leader' }> {
-  return { role: 'leader', lockRole, lease: undefined, settle }
+/** This process's lead of a flight. */
+type LocalLead = Extract<LocalRole<FlightOutcome>, { role: 'leader' }>
+
+function localLeader(local: LocalLead, lockRole: 'leader' | 'fallback'): Extract<Role, { role: 'leader' }> {
+  return { role: 'leader', lockRole, lease: undefined, settle: local.settle, announce: local.announce }
 }
 
 function fleetLeader(
   fleet: FleetLock,
   lease: NonNullable<Extract<Role, { role: 'leader' }>['lease']>,
   takeover: boolean,
-  settleLocal: (outcome: FlightOutcome) => void,
+  local: LocalLead,
 ): Extract<Role, { role: 'leader' }> {
   return {
     role: 'leader',
@@ -113,7 +116,12 @@ function fleetLeader(
     lease,
     settle: (outcome) => {
       fleet.release(lease, outcome)
-      settleLocal(outcome)
+      local.settle(outcome)
+    },
+    // A fill streams to this process's followers, and to sibling workers' where the lock relays it.
+    announce: (outcome) => {
+      local.announce(outcome)
+      fleet.announce?.(lease, outcome)
     },
   }
 }

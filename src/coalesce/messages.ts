@@ -43,6 +43,7 @@ export function messageFor(outcome: FlightOutcome): string {
     // An entry released here was not stored in Redis (its fill would have released the lock):
     // the waiters cannot read it, so they try again, and one of them fetches.
     case 'entry':
+    case 'fill':
     case 'give-up':
     case 'timeout':
       return GIVE_UP_MESSAGE

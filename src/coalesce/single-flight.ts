@@ -2,13 +2,23 @@
  * Local request coalescing: one origin fetch per key in this process. The first request for a
  * key becomes the leader and must settle the flight; the others follow and wait, bounded, for
  * its outcome. Outcomes are values, never thrown, so that a follower cannot miss one.
+ *
+ * A leader may also announce an outcome before it settles: a body still arriving that followers
+ * can stream (src/stages/fetch/fill.ts). Followers that asked for it get the announcement; the
+ * flight stays open until it is settled, so that requests arriving meanwhile join it too.
  */
 export type Role<T> =
-  | { readonly role: 'leader'; readonly settle: (outcome: T) => void }
-  | { readonly role: 'follower'; readonly wait: (timeoutMs: number) => Promise<T | 'timeout'> }
+  | { readonly role: 'leader'; readonly settle: (outcome: T) => void; readonly announce: (outcome: T) => void }
+  | {
+      readonly role: 'follower'
+      /** `early`: the announced outcome, if the leader announces one before it settles. */
+      readonly wait: (timeoutMs: number, early?: boolean) => Promise<T | 'timeout'>
+    }
 
 interface Flight<T> {
   readonly promise: Promise<T>
+  /** Resolves with the announcement, or with the outcome when none came first. */
+  readonly announced: Promise<T>
   followers: number
 }
 
@@ -19,10 +29,13 @@ export class SingleFlight<T> {
     const running = this.flights.get(key)
     if (running !== undefined) {
       running.followers++
-      return { role: 'follower', wait: (timeoutMs) => waitBounded(running.promise, timeoutMs) }
+      return { role: 'follower', wait: (timeoutMs, early = false) => waitBounded(early ? running.announced : running.promise, timeoutMs) }
     }
     let resolve!: (outcome: T) => void
-    const flight: Flight<T> = { promise: new Promise<T>((r) => (resolve = r)), followers: 0 }
+    let announce!: (outcome: T) => void
+    const promise = new Promise<T>((r) => (resolve = r))
+    const announced = new Promise<T>((r) => (announce = r))
+    const flight: Flight<T> = { promise, announced, followers: 0 }
     this.flights.set(key, flight)
     let settled = false
     return {
@@ -31,7 +44,11 @@ export class SingleFlight<T> {
         if (settled) return
         settled = true
         if (this.flights.get(key) === flight) this.flights.delete(key)
+        announce(outcome)
         resolve(outcome)
+      },
+      announce: (outcome) => {
+        if (!settled) announce(outcome)
       },
     }
   }

@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { GatewayError } from '../errors.js'
 import type { CacheStatus, Reason } from '../status.js'
 import type { CacheEntry, CacheRecord, Lease } from '../store/types.js'
+import type { Fill } from './fill.js'
 
 /** How the access line names a request's part in its flight. */
 export type LockRole =
@@ -39,6 +40,12 @@ export type FlightOutcome =
       /** In the store: fleet members can read it there. */
       readonly stored: boolean
     }
+  /**
+   * Announced, not settled: the leader's response is storable and its body is arriving; followers
+   * in this process stream it as it comes (src/coalesce/fill.ts). The flight settles when the body
+   * is whole (an `entry`), too large (`not-shareable`) or broken (`error`).
+   */
+  | { readonly kind: 'fill'; readonly fill: Fill; readonly cacheStatus: CacheStatus; readonly fwdStatus: number }
   /** Another process stored it: what the store holds now (an entry, or the vary index leading to it). */
   | { readonly kind: 'found'; readonly record: CacheRecord }
   | SharedError
@@ -82,11 +89,16 @@ export type Role =
       readonly lease: Lease | undefined
       /** Tell the followers, here and in the fleet. Once; later calls do nothing. */
       settle(outcome: FlightOutcome): void
+      /** Tell this process's followers that asked for it (a `fill`) before the flight settles. */
+      announce(outcome: FlightOutcome): void
     }
   | {
       readonly role: 'follower'
-      /** Resolves with the leader's outcome, or `timeout` after `waitMs`. */
-      wait(): Promise<FlightOutcome>
+      /**
+       * Resolves with the leader's outcome, or `timeout` after `waitMs`. `early`: or with what the
+       * leader announces before that (a body to stream), when it leads in this process.
+       */
+      wait(early?: boolean): Promise<FlightOutcome>
     }
 
 /** The fleet-wide half of coalescing: across worker processes (ipc) or instances (redis). */
@@ -101,6 +113,8 @@ export interface FleetLock {
   tryClaim(flight: FlightRequest): Promise<FleetTry>
   /** Let the lease go and tell the waiters what came of the fill. Does nothing once it is released. */
   release(lease: Lease, outcome: FlightOutcome): void
+  /** Stream a `fill` to the fleet's waiters while it arrives, where the lock can (worker processes). */
+  announce?(lease: Lease, outcome: FlightOutcome): void
   close(): Promise<void>
 }
 

@@ -8,6 +8,7 @@ import { currentAgeMs } from '../policy/freshness.js'
 import { contentRange, multipartBody, multipartContentType, planRange, randomBoundary, unsatisfiedRange } from '../policy/range.js'
 import type { RequestContext } from '../context.js'
 import { noteStaleServed } from '../counters.js'
+import type { Fill } from '../coalesce/fill.js'
 import type { CacheStatus, Reason } from '../status.js'
 import type { CacheEntry } from '../store/types.js'
 
@@ -126,25 +127,7 @@ function hitHead(entry: CacheEntry, flat: Flat, ageS: number): HitHead {
 function answer(ctx: RequestContext, entry: CacheEntry, status: CacheStatus, headers: string[], cacheStatus: string): void {
   const { req, res } = ctx
   const h = req.headers
-  if (
-    h['if-none-match'] !== undefined ||
-    h['if-modified-since'] !== undefined ||
-    h['if-match'] !== undefined ||
-    h['if-unmodified-since'] !== undefined
-  ) {
-    // Without Last-Modified, If-Modified-Since is compared with the stored Date (RFC 9111 §4.3.2).
-    const verdict = evaluatePreconditions(h, { ...entry, date: storedField(entry, 'date') }, ctx.method)
-    if (verdict === 'not-modified') {
-      res.writeHead(304, notModifiedHeaders(headers))
-      res.end()
-      return
-    }
-    if (verdict === 'precondition-failed') {
-      res.writeHead(412, ['content-length', '0', 'x-cache-status', status, 'cache-status', cacheStatus])
-      res.end()
-      return
-    }
-  }
+  if (answeredByPreconditions(ctx, entry, status, headers, cacheStatus)) return
 
   // RFC 9110 §14.2: GET is the only method with range handling; a HEAD gets the full header section.
   // Ranges are cut from a stored 200 only; any other status is sent whole (RFC 9110 §14.2).
@@ -157,6 +140,68 @@ function answer(ctx: RequestContext, entry: CacheEntry, status: CacheStatus, hea
   res.writeHead(entry.status, headers)
   if (ctx.method === 'HEAD' || entry.status === 204) res.end()
   else res.end(entry.body)
+}
+
+/**
+ * A response whose body is still arriving from the origin (a fill): the head now, written from the
+ * entry it will be stored as, then the body as it comes. Client conditionals are answered from the
+ * head alone; a request with a Range waits for the whole entry instead (src/stages/fetch).
+ * Resolves when the response is finished; false when the fill could not be joined (its start is
+ * gone: too large to keep), and nothing was written.
+ */
+export function deliverFill(
+  ctx: RequestContext,
+  fill: Fill,
+  status: CacheStatus,
+  fwd: Forwarded,
+  own?: readonly string[],
+  paced = false,
+): Promise<boolean> {
+  const entry = fill.head
+  if (!fill.joinable && !paced) return Promise.resolve(false)
+  ctx.cacheStatus = status
+  const { res } = ctx
+  const flat = flatten(entry, own === undefined ? ctx.route?.cache?.clientCacheControl : undefined)
+  const ageS = Math.floor(currentAgeMs(entry.initialAgeMs, entry.responseTime, Date.now()) / 1000)
+  const cacheStatus = cacheStatusMember(status, remainingTtlS(entry, ageS), fwd)
+  const headers = flat.fields.slice()
+  if (own !== undefined) headers.push(...own)
+  pushStatusFields(headers, ageS, status, flat.upstreamCacheStatus, cacheStatus)
+  if (res.destroyed) return Promise.resolve(true)
+  if (answeredByPreconditions(ctx, entry, status, headers, cacheStatus)) return Promise.resolve(true)
+  if (fill.length !== undefined && entry.status !== 204) headers.push('content-length', String(fill.length))
+  res.writeHead(entry.status, headers)
+  if (ctx.method === 'HEAD' || entry.status === 204) {
+    res.end()
+    return Promise.resolve(true)
+  }
+  return fill.readInto(res, paced)
+}
+
+/** Client conditionals answered from the entry (304 or 412): true when they were. */
+function answeredByPreconditions(ctx: RequestContext, entry: CacheEntry, status: CacheStatus, headers: string[], cacheStatus: string): boolean {
+  const { req, res } = ctx
+  const h = req.headers
+  if (
+    h['if-none-match'] !== undefined ||
+    h['if-modified-since'] !== undefined ||
+    h['if-match'] !== undefined ||
+    h['if-unmodified-since'] !== undefined
+  ) {
+    // Without Last-Modified, If-Modified-Since is compared with the stored Date (RFC 9111 §4.3.2).
+    const verdict = evaluatePreconditions(h, { ...entry, date: storedField(entry, 'date') }, ctx.method)
+    if (verdict === 'not-modified') {
+      res.writeHead(304, notModifiedHeaders(headers))
+      res.end()
+      return true
+    }
+    if (verdict === 'precondition-failed') {
+      res.writeHead(412, ['content-length', '0', 'x-cache-status', status, 'cache-status', cacheStatus])
+      res.end()
+      return true
+    }
+  }
+  return false
 }
 
 /** RFC 9110 §14: a Range request served from the stored full response. */

@@ -129,6 +129,12 @@ export function buildEntry(
   }
 }
 
+/** An entry built from the response head before its body arrived (a fill), with the body now whole. */
+export function withBody(head: CacheEntry, body: Buffer): CacheEntry {
+  const own = ownBody(body)
+  return { ...head, body: own, size: entryBytes({ ...head, body: own }) }
+}
+
 /** Surrogate-Key: `a b c`; Cache-Tag: `a,b,c`: distinct, in the order first seen, at most MAX_TAGS. */
 export function readTags(headers: HeaderPairs, names: readonly string[]): readonly string[] {
   if (names.length === 0) return []

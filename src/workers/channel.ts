@@ -2,7 +2,7 @@
  * A worker's end of the IPC channel to the primary: typed sends, and the replies and messages
  * routed to whoever waits for them (claims by sequence number, outcomes by flight).
  */
-import type { ToPrimary, ToWorker } from './messages.js'
+import type { FillPart, ToPrimary, ToWorker } from './messages.js'
 import { isToWorker } from './messages.js'
 
 type Claimed = Extract<ToWorker, { t: 'claimed' }>
@@ -11,6 +11,7 @@ export class PrimaryChannel {
   private seq = 0
   private readonly replies = new Map<number, (reply: Claimed) => void>()
   private readonly outcomes = new Map<string, (message: string) => void>()
+  private readonly fills = new Map<string, (part: FillPart) => void>()
   private readonly handlers: Array<(message: ToWorker) => void> = []
 
   constructor(private readonly process: NodeJS.Process) {
@@ -23,6 +24,9 @@ export class PrimaryChannel {
           return
         case 'outcome':
           this.outcomes.get(message.lockId)?.(message.message)
+          return
+        case 'fill':
+          this.fills.get(message.lockId)?.(message.part)
           return
         default:
           for (const handler of this.handlers) handler(message)
@@ -57,6 +61,14 @@ export class PrimaryChannel {
     this.outcomes.set(lockId, listener)
     return () => {
       if (this.outcomes.get(lockId) === listener) this.outcomes.delete(lockId)
+    }
+  }
+
+  /** Hear the body parts of one flight's fill until the returned function is called. */
+  listenFill(lockId: string, listener: (part: FillPart) => void): () => void {
+    this.fills.set(lockId, listener)
+    return () => {
+      if (this.fills.get(lockId) === listener) this.fills.delete(lockId)
     }
   }
 

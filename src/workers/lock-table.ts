@@ -56,6 +56,12 @@ export class LockTable {
     this.marks.delete(keyId)
   }
 
+  /** The workers waiting on a flight now. */
+  waitersOf(lockId: string): readonly number[] {
+    const held = this.held.get(lockId)
+    return held === undefined ? [] : [...held.waiters]
+  }
+
   unwait(worker: number, lockId: string): void {
     this.held.get(lockId)?.waiters.delete(worker)
   }

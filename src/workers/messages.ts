@@ -10,8 +10,22 @@
 import type { AdminCall, AdminFailure } from '../admin/backend.js'
 import type { PurgeOrder } from '../store/purge.js'
 
+/**
+ * A body streamed to the waiters of a flight while its leader reads it (src/coalesce/fill.ts):
+ * the head (the entry it will be stored as, encoded, without its body), the chunks, then the end —
+ * or `stop` (too large to store: no new readers) and `fail` (the body broke).
+ */
+export type FillPart =
+  | { readonly p: 'head'; readonly head: Uint8Array; readonly length: number; readonly cacheStatus: string; readonly fwdStatus: number }
+  | { readonly p: 'data'; readonly chunk: Uint8Array }
+  | { readonly p: 'stop' }
+  | { readonly p: 'end' }
+  | { readonly p: 'fail' }
+
 /** Worker → primary. */
 export type ToPrimary =
+  /** A part of the body of a flight this worker leads, for the workers waiting on it. */
+  | { readonly t: 'fill'; readonly lockId: string; readonly token: string; readonly part: FillPart }
   /** Lead the flight, or wait for it (`wait: false`: lead if free, else say busy). */
   | { readonly t: 'claim'; readonly seq: number; readonly lockId: string; readonly keyId: string; readonly token: string; readonly wait: boolean }
   /** Let the lock go and tell its waiters `message` (src/coalesce/messages.ts); mark the key hit-for-miss for `hitForMissMs`. */
@@ -36,6 +50,8 @@ export type ToWorker =
   | { readonly t: 'claimed'; readonly seq: number; readonly role: 'leader' | 'wait' | 'busy' | 'hit-for-miss'; readonly reason?: string }
   /** What came of a flight this worker waits on. */
   | { readonly t: 'outcome'; readonly lockId: string; readonly message: string }
+  /** A part of the body of a flight this worker waits on, as its leader reads it. */
+  | { readonly t: 'fill'; readonly lockId: string; readonly part: FillPart }
   | { readonly t: 'put'; readonly records: ReadonlyArray<{ readonly id: string; readonly bytes: Uint8Array }> }
   | { readonly t: 'del'; readonly id: string }
   | { readonly t: 'purge'; readonly order: PurgeOrder }

@@ -10,6 +10,7 @@ import type { Config } from '../config/types.js'
 import type { GatewayLog } from '../log.js'
 import { primaryOf } from '../store/ids.js'
 import { HOLDER_LOST_MESSAGE } from '../coalesce/messages.js'
+import { FillRelay } from './fill-relay.js'
 import { LockTable } from './lock-table.js'
 import { AdminRelay, readyWorkers } from './admin-relay.js'
 import type { ConfigLoader } from '../reload.js'
@@ -57,6 +58,7 @@ export function runPrimary(config: Config, log: GatewayLog, loader?: ConfigLoade
     const worker = cluster.workers?.[workerId]
     if (worker?.isConnected() === true) worker.send(message)
   }
+  const fills = new FillRelay(send)
   const others = (from: number): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.id !== from)
 
   const fork = (): void => {
@@ -70,8 +72,12 @@ export function runPrimary(config: Config, log: GatewayLog, loader?: ConfigLoade
           if (table === undefined) return
           const answer = table.claim(worker.id, message, now)
           send(worker.id, { t: 'claimed', seq: message.seq, role: answer.role, reason: answer.reason })
+          if (answer.role === 'wait') fills.joined(worker.id, message.lockId)
           return
         }
+        case 'fill':
+          fills.part(worker.id, message.lockId, message.token, message.part, table?.waitersOf(message.lockId) ?? [])
+          return
         case 'release': {
           const waiters = table?.release(worker.id, message, now)
           for (const id of waiters ?? []) send(id, { t: 'outcome', lockId: message.lockId, message: message.message })
@@ -109,6 +115,7 @@ export function runPrimary(config: Config, log: GatewayLog, loader?: ConfigLoade
 
   cluster.on('exit', (worker, code, signal) => {
     // Its flights end with it: their waiters look again, and one of them takes over.
+    fills.gone(worker.id)
     for (const { lockId, waiters } of table?.gone(worker.id) ?? []) {
       for (const id of waiters) send(id, { t: 'outcome', lockId, message: HOLDER_LOST_MESSAGE })
     }

@@ -195,7 +195,11 @@ describe('large objects', () => {
     t.origin.on('/small/one-chunk', { headers: { 'cache-control': 'max-age=60' }, body: big, chunks: 1 })
     const got = await t.get('/small/one-chunk')
     expect(got).toMatchObject({ status: 200, cacheStatus: 'MISS', body: big })
-    expect(got.cacheStatusHeader).toContain('detail=too-large')
+    // Unsized, it was streamed as it came (a fill), its head sent before its size was known; the
+    // key is remembered as too large, so the next answer says so.
+    const again = await t.get('/small/one-chunk')
+    expect(again).toMatchObject({ status: 200, cacheStatus: 'MISS', body: big })
+    expect(again.cacheStatusHeader).toContain('detail=too-large')
   })
 
   it('the memory store stays within its byte budget', async () => {

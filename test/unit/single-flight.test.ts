@@ -18,6 +18,25 @@ describe('SingleFlight', () => {
     expect(flights.join('k').role).toBe('leader')
   })
 
+  it('an announcement reaches the followers that asked for it; the flight stays open until settled', async () => {
+    const flights = new SingleFlight<string>()
+    const leader = flights.join('k')
+    const early = flights.join('k')
+    const final = flights.join('k')
+    if (leader.role !== 'leader' || early.role !== 'follower' || final.role !== 'follower') throw new Error('roles')
+    const heard = early.wait(1_000, true)
+    const settled = final.wait(1_000)
+    leader.announce('streaming')
+    expect(await heard).toBe('streaming')
+    // Late arrivals still follow, and hear the announcement at once.
+    const late = flights.join('k')
+    if (late.role !== 'follower') throw new Error('role')
+    expect(await late.wait(1_000, true)).toBe('streaming')
+    leader.settle('stored')
+    expect(await settled).toBe('stored')
+    expect(flights.isRunning('k')).toBe(false)
+  })
+
   it('bounds the wait', async () => {
     const flights = new SingleFlight<string>()
     flights.join('k')

@@ -11,7 +11,7 @@ import { varySignature } from '../../policy/vary.js'
 import type { Runtime } from '../../runtime.js'
 import type { CacheEntry, CacheRecord, VaryIndex } from '../../store/types.js'
 import { decide } from '../decide.js'
-import { deliver } from '../deliver.js'
+import { deliver, deliverFill } from '../deliver.js'
 import type { CacheKey } from '../key.js'
 import { variantIdFor } from '../lookup.js'
 import { respondError } from '../respond.js'
@@ -42,6 +42,13 @@ export function follow(f: Follower, outcome: FlightOutcome): Promise<void> {
       if (!variantMatches(outcome.entry, input.key, ctx.req.headers)) return f.rejoin(outcome.entry.vary, undefined)
       deliver(ctx, outcome.entry, outcome.cacheStatus, { ...forwarded(plan), fwdStatus: outcome.fwdStatus, collapsed: true })
       return Promise.resolve()
+    case 'fill': {
+      const { fill } = outcome
+      if (!variantMatches(fill.head, input.key, ctx.req.headers)) return f.rejoin(fill.head.vary, undefined)
+      const fwd = { ...forwarded(plan), fwdStatus: outcome.fwdStatus, collapsed: true }
+      // Too large to keep already: its start is gone, so this request fetches its own.
+      return deliverFill(ctx, fill, outcome.cacheStatus, fwd).then((joined) => (joined ? undefined : f.alone()))
+    }
     case 'found':
       return found(f, outcome.record)
     case 'shared-error': {

@@ -94,7 +94,8 @@ async function fetchInFlight(
   const role = claimed instanceof Promise ? await claimed : claimed
   if (role.role === 'follower') {
     rt.counters.coalesced++
-    const outcome = await role.wait()
+    // A body still arriving is streamed to this follower too, unless it wants a range of it.
+    const outcome = await role.wait(ctx.req.headers.range === undefined)
     ctx.lockWaitMs = (ctx.lockWaitMs ?? 0) + performance.now() - started
     ctx.lockRole = 'follower'
     return follow(
@@ -154,7 +155,12 @@ async function leaderFetch(rt: Runtime, role: Extract<Role, { role: 'leader' }>,
     role.settle({ kind: 'error', error: internalError(err) })
     throw err
   }
-  role.settle(outcomeOf(input, result))
+  if (result.kind === 'fill') {
+    role.announce(outcomeOf(input, result))
+    void result.settled.then((final) => role.settle(outcomeOf(input, final)))
+  } else {
+    role.settle(outcomeOf(input, result))
+  }
   remember(rt, input, result)
   return result
 }
@@ -224,6 +230,7 @@ function refreshInBackground(rt: Runtime, role: Extract<Role, { role: 'leader' }
   const job = leaderFetch(rt, role, role.lease === undefined ? input : { ...input, lease: role.lease }, undefined).then(
     (result) => {
       if (result.kind === 'stream') skipBody(result.response.body, result.response.headers)
+      if (result.kind === 'fill') result.start()
       if (result.kind === 'error') rt.log.refreshFailed(result.error, { keyId })
     },
     (err: unknown) => rt.log.refreshFailed(err, { keyId }),

@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
+import { Fill } from '../../coalesce/fill.js'
 import type { FlightOutcome, SharedError } from '../../coalesce/types.js'
 import type { RequestContext } from '../../context.js'
 import { GatewayError } from '../../errors.js'
@@ -16,9 +17,9 @@ import type { Runtime } from '../../runtime.js'
 import type { CacheStatus, Reason } from '../../status.js'
 import type { CacheEntry } from '../../store/types.js'
 import { canServeStaleOnError } from '../decide.js'
-import { deliver, reasonDetail, type Forwarded } from '../deliver.js'
+import { deliver, deliverFill, reasonDetail, type Forwarded } from '../deliver.js'
 import { discardBody, forwardInterim, respondBuffered, respondError, skipBody, streamToClient } from '../respond.js'
-import { buildEntry, judge } from '../store.js'
+import { buildEntry, judge, withBody, type Storable } from '../store.js'
 import type { FetchInput } from './origin-request.js'
 import { forwarded, ownFields, safeStore, type FetchPlan, type FetchResult } from './result.js'
 import { revalidated } from './revalidate.js'
@@ -26,6 +27,16 @@ import { answerWithStale, isErrorStatus } from './stale-on-error.js'
 
 /** Largest error body a crowd shares; a larger one is streamed to the leader's client alone. */
 const SHARED_ERROR_BYTES = 64 * 1024
+
+/**
+ * A storable body larger than this, or of unknown length, is streamed to the flight's clients as
+ * it arrives (a fill) instead of being read whole first: the followers' first byte comes with the
+ * leader's. Smaller ones arrive in a packet or two; they are read whole, and stored before anyone
+ * is answered (which lets Cache-Status say `stored`).
+ */
+const FILL_ABOVE_BYTES = 64 * 1024
+
+const NO_BODY = Buffer.alloc(0)
 
 /** Reasons that belong to the resource, not to this request: remember them (hit-for-miss). */
 const RESOURCE_REASONS: ReadonlySet<Reason> = new Set<Reason>(['PRIVATE', 'NO_STORE', 'SET_COOKIE', 'TOO_LARGE', 'VARY_STAR', 'NO_FRESHNESS'])
@@ -78,6 +89,10 @@ export async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestCo
     if (declared > cache.maxObjectBytes || (input.knownTooLarge === true && Number.isNaN(declared))) {
       return { kind: 'stream', response, prefix: [], reason: 'TOO_LARGE' }
     }
+    // Not for a client asking for a range: it is cut from the whole entry.
+    if (ctx !== undefined && ctx.req.headers.range === undefined && !(declared <= FILL_ABOVE_BYTES)) {
+      return startFill(rt, input, response, verdict.storable)
+    }
     const read = await readUpTo(response.body, cache.maxObjectBytes)
     if (!read.complete) return { kind: 'stream', response, prefix: read.chunks, reason: 'TOO_LARGE' }
     const body = read.chunks.length === 1 ? (read.chunks[0] as Buffer) : Buffer.concat(read.chunks)
@@ -96,6 +111,66 @@ export async function originFetch(rt: Runtime, input: FetchInput, ctx: RequestCo
     rt.metrics.originFailed(route.upstream.name, err, true)
     discardBody(response.body)
     return { kind: 'error', error: toGatewayError(err, route.upstream) }
+  }
+}
+
+/**
+ * A fill: the entry is built from the head now, its body is pushed to every reader as it arrives
+ * and, once whole, stored; past maxObjectSize the flight settles as too large, and those already
+ * reading go on to the end.
+ */
+function startFill(rt: Runtime, input: FetchInput, response: OriginResponse, storable: Storable): FetchResult {
+  const { key, cache, stale } = input
+  const body = response.body
+  const declared = Number(response.headers['content-length'])
+  const head = buildEntry(key, response, storable, NO_BODY, input.reqHeaders, cache)
+  const fill = new Fill(
+    head,
+    Number.isNaN(declared) ? undefined : declared,
+    cache.maxObjectBytes,
+    () => body.pause(),
+    () => body.resume(),
+  )
+  const cacheStatus: CacheStatus = stale === undefined ? 'MISS' : 'EXPIRED'
+  let start!: () => void
+  const settled = new Promise<FetchResult>((resolve) => {
+    start = () => {
+      let tooLarge = false
+      body.on('data', (chunk: Buffer) => {
+        fill.push(chunk)
+        if (fill.joinable) return
+        if (!tooLarge) {
+          tooLarge = true
+          resolve({ kind: 'stream', response, prefix: [], reason: 'TOO_LARGE' })
+        }
+        // Past the limit, read only for someone.
+        if (fill.readerCount === 0) discardBody(body)
+      })
+      body.once('end', () => {
+        fill.end()
+        const whole = fill.body()
+        if (whole === undefined) return
+        const entry = withBody(head, whole)
+        void safeStore(rt, input, entry).then((notStored) =>
+          resolve({ kind: 'entry', entry, cacheStatus, fwdStatus: response.status, stored: notStored === undefined, reason: notStored }),
+        )
+      })
+      body.once('error', (err: Error) => {
+        fill.fail()
+        if (tooLarge) return
+        rt.metrics.originFailed(input.route.upstream.name, err, true)
+        resolve({ kind: 'error', error: toGatewayError(err, input.route.upstream) })
+      })
+    }
+  })
+  return {
+    kind: 'fill',
+    fill,
+    cacheStatus,
+    fwdStatus: response.status,
+    own: ownFields(response.headers, storable.directives, cache.setCookie === 'strip'),
+    start,
+    settled,
   }
 }
 
@@ -156,6 +231,12 @@ export function respond(rt: Runtime, ctx: RequestContext, input: FetchInput, pla
       const fwd: Forwarded = { ...forwarded(plan), fwdStatus: response.status, detail: reasonDetail(result.reason) }
       return streamToClient(ctx, response.status, response.headers, response.body, result.prefix, status, fwd)
     }
+    case 'fill': {
+      // The leader's client reads first, so that it gets every byte whatever the body's size.
+      const done = deliverFill(ctx, result.fill, result.cacheStatus, { ...forwarded(plan), fwdStatus: result.fwdStatus }, result.own, true)
+      result.start()
+      return done.then(() => undefined)
+    }
     case 'shared-error':
       respondSharedError(ctx, result, stale, input, plan, false)
       return Promise.resolve()
@@ -197,6 +278,8 @@ export function outcomeOf(input: FetchInput, result: FetchResult): FlightOutcome
       return { kind: 'entry', entry: result.entry, cacheStatus: result.cacheStatus, fwdStatus: result.fwdStatus, stored: result.stored }
     case 'stream':
       return { kind: 'not-shareable', reason: result.reason, originStatus: result.response.status, remembered: remembers(input, result.reason) }
+    case 'fill':
+      return { kind: 'fill', fill: result.fill, cacheStatus: result.cacheStatus, fwdStatus: result.fwdStatus }
     case 'shared-error':
     case 'error':
       return result
@@ -212,6 +295,10 @@ function remembers(input: FetchInput, reason: Reason | undefined): boolean {
 
 /** Keep this process's hit-for-miss table up to date with the leader's result. */
 export function remember(rt: Runtime, input: FetchInput, result: FetchResult): void {
+  if (result.kind === 'fill') {
+    void result.settled.then((final) => remember(rt, input, final))
+    return
+  }
   const id = input.key.id
   if (result.kind === 'entry' && result.shareable !== false) rt.hitForMiss.clear(id)
   else if ((result.kind === 'entry' || result.kind === 'stream') && remembers(input, result.reason)) {

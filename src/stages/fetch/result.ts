@@ -4,6 +4,7 @@
  * `fwd` of a planned fetch.
  */
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Fill } from '../../coalesce/fill.js'
 import type { SharedError } from '../../coalesce/types.js'
 import type { GatewayError } from '../../errors.js'
 import type { OriginResponse } from '../../origin/client.js'
@@ -32,6 +33,21 @@ export type FetchResult =
     }
   | SharedError
   | { readonly kind: 'stream'; readonly response: OriginResponse; readonly prefix: Buffer[]; readonly reason: Reason }
+  /**
+   * A storable response whose body is streamed to the flight's clients as it arrives, and stored
+   * once whole (src/coalesce/fill.ts). Nothing is read until `start()`: the leader's client is
+   * the first reader. `settled`: what came of it — the entry (stored or not), too large, or a
+   * broken body — as soon as that is known.
+   */
+  | {
+      readonly kind: 'fill'
+      readonly fill: Fill
+      readonly cacheStatus: CacheStatus
+      readonly fwdStatus: number
+      readonly own?: readonly string[]
+      readonly start: () => void
+      readonly settled: Promise<FetchResult>
+    }
   | { readonly kind: 'error'; readonly error: GatewayError }
 
 export interface FetchPlan {
