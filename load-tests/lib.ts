@@ -131,6 +131,19 @@ export interface Server {
   stderrTail(): string
 }
 
+/** How the stub origin answers (origin.ts). Left out: a 1 KiB body at once, with Content-Length. */
+export interface OriginSetup {
+  readonly cacheControl?: string
+  readonly delayMs?: number
+  readonly bodyBytes?: number
+  /** Write the body in this many parts, the first with the head… */
+  readonly chunks?: number
+  /** … the others this many ms apart. */
+  readonly chunkIntervalMs?: number
+  /** No Content-Length: the body is sent chunked. */
+  readonly noLength?: boolean
+}
+
 /** How to run one corral instance. Left out: quick mode (`--upstream` only), named `corral`. */
 export interface CorralSetup {
   /** Its name in `cpuPct` and in error messages, e.g. `corral-2`. */
@@ -156,12 +169,19 @@ export class Servers {
 
   constructor(private readonly options: Options) {}
 
-  /** The stub origin (also the `direct` baseline): a fixed 1 KiB body with these headers. */
-  async origin(config: { cacheControl?: string; delayMs?: number } = {}): Promise<Server> {
+  /**
+   * The stub origin (also the `direct` baseline): a fixed body (1 KiB unless `bodyBytes`) with
+   * these headers; `chunks`, `chunkIntervalMs`, `noLength`: a slow body (see origin.ts).
+   */
+  async origin(config: OriginSetup = {}): Promise<Server> {
     const port = await freePort()
     const args = ['--import', 'tsx', ORIGIN_SCRIPT, '--port', String(port)]
     if (config.cacheControl !== undefined) args.push('--cache-control', config.cacheControl)
     if (config.delayMs !== undefined) args.push('--delay-ms', String(config.delayMs))
+    if (config.bodyBytes !== undefined) args.push('--body-bytes', String(config.bodyBytes))
+    if (config.chunks !== undefined) args.push('--chunks', String(config.chunks))
+    if (config.chunkIntervalMs !== undefined) args.push('--chunk-interval-ms', String(config.chunkIntervalMs))
+    if (config.noLength === true) args.push('--no-length')
     return this.startNode('origin', args, port)
   }
 

@@ -20,6 +20,7 @@ import { l2Hit } from './scenarios/l2-hit.js'
 import { missCoalesced, staleUpdating } from './scenarios/one-hot-key.js'
 import { expiry } from './scenarios/expiry.js'
 import { coldStart, stampede } from './scenarios/stampede.js'
+import { streamFill } from './scenarios/stream-fill.js'
 import { tableHeader, tableRows } from './table.js'
 
 // The scenarios, in the order `all` runs them: one line each (and its import above).
@@ -34,6 +35,7 @@ const SCENARIOS: readonly Scenario[] = [
   uncacheable,
   l2Hit,
   stampede,
+  streamFill,
   coldStart,
   fleetStampede,
 ]
@@ -62,7 +64,8 @@ Options:
   --cpu-prof <dir>     run corral under node --cpu-prof, profiles written to <dir>
   --redis              hit: also measure corral in fleet mode (private redis-server, L1 on)
   --instances <n>      fleet-stampede: corral instances sharing one redis-server  [4]
-  --crowd <n>          fleet-stampede: concurrent requests per round            [1000]
+  --crowd <n>          fleet-stampede, stampede, stream-fill: concurrent requests
+                       per round (stream-fill: at most 200)                       [1000]
   --json               one JSON line per scenario, with every figure, instead of the table
   --html <file>        also write an HTML report: the table, and for every run measured its
                        throughput second by second and its latency histogram (self-contained)
