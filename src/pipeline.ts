@@ -10,6 +10,7 @@ import { parseRequestCacheControl } from './policy/cache-control.js'
 import type { Runtime } from './runtime.js'
 import { decide, NO_DIRECTIVES } from './stages/decide.js'
 import { deliver } from './stages/deliver.js'
+import { writePlainHit } from './stages/hit-fast.js'
 import { fetchForClient, refreshEarly, serveStaleAndRefresh } from './stages/fetch/index.js'
 import { cacheKey, type CacheKey } from './stages/key.js'
 import { lookup, type Lookup } from './stages/lookup.js'
@@ -71,7 +72,7 @@ function serve(rt: Runtime, ctx: RequestContext, route: Route, key: CacheKey, fo
   const plan = decide(found.entry, rd, now)
   switch (plan.kind) {
     case 'fresh':
-      deliver(ctx, plan.entry, 'HIT') //                                            HIT
+      if (!writePlainHit(ctx, plan.entry, now)) deliver(ctx, plan.entry, 'HIT') //       HIT
       if (cache.earlyRefresh > 0 && isRefreshDue(plan.entry, cache.earlyRefresh, now)) refreshEarly(rt, ctx, key, plan.entry, found.index)
       return
     case 'serve-stale':

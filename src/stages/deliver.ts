@@ -114,6 +114,16 @@ function pushStatusFields(headers: string[], ageS: number, status: CacheStatus, 
   )
 }
 
+/**
+ * What every plain HIT of `entry` sends before its Age, X-Cache-Status and Cache-Status: the stored
+ * fields (the route's clientCacheControl applied) and the origin's own Cache-Status, which ours
+ * follows. The same object for as long as the entry and the route's clientCacheControl are: for
+ * hit-fast.ts, which writes a plain HIT the way deliver() would.
+ */
+export function hitFields(ctx: RequestContext, entry: CacheEntry): { readonly fields: readonly string[]; readonly upstreamCacheStatus: string | undefined } {
+  return flatten(entry, ctx.route?.cache?.clientCacheControl)
+}
+
 function hitHead(entry: CacheEntry, flat: Flat, ageS: number): HitHead {
   const cacheStatus = cacheStatusMember('HIT', remainingTtlS(entry, ageS), undefined)
   const headers = flat.fields.slice()
