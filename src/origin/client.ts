@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { Readable } from 'node:stream'
-import { errors, Pool } from 'undici'
+import { errors, Pool, util } from 'undici'
 import type { Dispatcher } from 'undici'
 import type { Upstream } from '../config/types.js'
 import { GatewayError } from '../errors.js'
@@ -28,6 +28,8 @@ export interface OriginResponse {
   readonly requestTime: number
   readonly responseTime: number
 }
+
+const headerNameToString = util.headerNameToString
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
 
@@ -123,6 +125,9 @@ function poolSpec(u: Upstream): string {
  * closed, not reused), with an error unless one was given.
  */
 class OriginBody extends Readable {
+  /** The origin's response has ended: every byte of the body has been pushed. */
+  complete = false
+
   constructor(
     private readonly resumeConnection: () => void,
     private readonly abort: (reason?: Error) => void,
@@ -214,7 +219,10 @@ class OriginHandler implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
-    this.body?.push(null)
+    const body = this.body
+    if (body === undefined) return
+    body.complete = true
+    body.push(null)
   }
 
   onError(err: Error): void {
@@ -249,12 +257,32 @@ function headersTimedOut(handler: OriginHandler): void {
 
 function noop(): void {}
 
-/** An undici raw head (name, value, …) as node's IncomingHttpHeaders: lower-case names, repeated fields in arrays. */
-function parseHeaders(raw: ReadonlyArray<Buffer | string>): IncomingHttpHeaders {
+const NO_BYTES = Buffer.alloc(0)
+
+/**
+ * The whole body of an origin response that has arrived to its end before anyone read from it (a
+ * small answer comes in the packet that brought its head), taken in one buffer: its writer can
+ * send it with the head in one go instead of streaming it. Undefined for anything else (a body
+ * still arriving, or one already being read): stream it.
+ */
+export function takeWholeBody(body: Readable): Buffer | undefined {
+  if (!(body instanceof OriginBody) || !body.complete || body.readableFlowing !== null || body.destroyed) return undefined
+  // Ended and not flowing: read() hands over everything buffered, and 'end' follows on its own.
+  const data = body.read() as Buffer | null
+  return data ?? NO_BYTES
+}
+
+/**
+ * An undici raw head (name, value, …) as node's IncomingHttpHeaders: lower-case names, repeated
+ * fields in arrays. Names come from undici's table of known field names when they are in it (one
+ * string each, no copy, no case change); values are read as latin1.
+ */
+export function parseHeaders(raw: ReadonlyArray<Buffer | string>): IncomingHttpHeaders {
   const out: Record<string, string | string[]> = {}
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (typeof raw[i] === 'string' ? (raw[i] as string) : (raw[i] as Buffer).toString('latin1')).toLowerCase()
-    const value = typeof raw[i + 1] === 'string' ? (raw[i + 1] as string) : (raw[i + 1] as Buffer).toString('latin1')
+    const name = headerNameToString(raw[i] as Buffer | string)
+    const rawValue = raw[i + 1] as Buffer | string
+    const value = typeof rawValue === 'string' ? rawValue : rawValue.toString('latin1')
     const prior = out[name]
     if (prior === undefined) out[name] = value
     else if (!Object.hasOwn(out, name)) Object.defineProperty(out, name, { value, enumerable: true, configurable: true, writable: true })

@@ -53,6 +53,13 @@ export function connectionOptions(headers: HeaderMap): ReadonlySet<string> | und
   return names
 }
 
+/** connectionOptions, without splitting the two usual values (`keep-alive`, `close`), which name no field. */
+export function namedInConnection(headers: HeaderMap): ReadonlySet<string> | undefined {
+  const connection = headers.connection
+  if (connection === undefined || connection === 'keep-alive' || connection === 'close') return undefined
+  return connectionOptions(headers)
+}
+
 /** RFC 9110 §7.6.1: a proxy removes hop-by-hop fields and those named in Connection before forwarding. */
 export function stripHopByHop(headers: HeaderMap): Record<string, string | string[]> {
   const listed = connectionOptions(headers)

@@ -6,7 +6,8 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { RequestContext } from '../context.js'
 import type { GatewayError } from '../errors.js'
-import { HOP_BY_HOP, stripHopByHop } from '../policy/headers.js'
+import { takeWholeBody } from '../origin/client.js'
+import { HOP_BY_HOP, namedInConnection } from '../policy/headers.js'
 import type { CacheStatus } from '../status.js'
 import type { Forwarded } from './deliver.js'
 import { cacheStatusMember } from './deliver.js'
@@ -88,6 +89,8 @@ export function respondError(ctx: RequestContext, err: GatewayError, bypass = fa
   res.end(ctx.method === 'HEAD' ? undefined : body)
 }
 
+const DONE: Promise<void> = Promise.resolve()
+
 /**
  * Stream an origin response to the client as it arrives. `prefix` holds chunks already read
  * while the response was still a candidate for storing.
@@ -106,14 +109,25 @@ export function streamToClient(
   if (res.destroyed) {
     // The client is gone (it left while the origin was answering): free the origin connection.
     discardBody(body)
-    return Promise.resolve()
+    return DONE
   }
-  res.writeHead(status, passedFields(headers, cacheStatus, fwd))
+  const fields = passedFields(headers, cacheStatus, fwd)
   if (ctx.method === 'HEAD' || status === 204 || status === 304) {
+    res.writeHead(status, fields)
     skipBody(body, headers)
     res.end()
-    return Promise.resolve()
+    return DONE
   }
+  // A small answer has usually arrived whole with its head: head and body in one write, no pipe.
+  const whole = prefix.length === 0 ? takeWholeBody(body) : undefined
+  if (whole !== undefined) {
+    // Its length is known now: no chunked framing for an origin that sent none.
+    if (headers['content-length'] === undefined) fields.push('content-length', String(whole.length))
+    res.writeHead(status, fields)
+    res.end(whole)
+    return DONE
+  }
+  res.writeHead(status, fields)
   for (const chunk of prefix) res.write(chunk)
   // The prefix may have been the whole body: its 'end' has been and gone while nobody listened.
   if (body.readableEnded) {
@@ -167,14 +181,25 @@ export function respondBuffered(
 
 /** The origin's fields as the client gets them: no hop-by-hop ones, corral's X-Cache-Status, Cache-Status appended. */
 function passedFields(headers: IncomingHttpHeaders, cacheStatus: CacheStatus, fwd: Forwarded): string[] {
+  return fieldsForClient(headers, cacheStatus, cacheStatusMember(cacheStatus, undefined, fwd))
+}
+
+/**
+ * An origin's fields as a flat list for `writeHead`, in one pass: without hop-by-hop fields and
+ * those named in Connection (RFC 9110 §7.6.1; names are lower-case, as parsed), with corral's
+ * X-Cache-Status instead of the origin's, and its Cache-Status member after the origin's (RFC 9211).
+ */
+export function fieldsForClient(headers: IncomingHttpHeaders, cacheStatus: CacheStatus, member: string): string[] {
+  const listed = namedInConnection(headers)
   const out: string[] = []
-  for (const [name, value] of Object.entries(stripHopByHop(headers))) {
-    if (name === 'x-cache-status' || name === 'cache-status') continue
-    if (Array.isArray(value)) for (const v of value) out.push(name, v)
-    else out.push(name, value)
+  for (const name in headers) {
+    const value = headers[name]
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'x-cache-status' || name === 'cache-status') continue
+    if (listed?.has(name) === true) continue
+    if (typeof value === 'string') out.push(name, value)
+    else for (const v of value) out.push(name, v)
   }
   const upstream = headers['cache-status']
-  const ours = cacheStatusMember(cacheStatus, undefined, fwd)
-  out.push('x-cache-status', cacheStatus, 'cache-status', upstream === undefined ? ours : `${String(upstream)}, ${ours}`)
+  out.push('x-cache-status', cacheStatus, 'cache-status', upstream === undefined ? member : `${String(upstream)}, ${member}`)
   return out
 }
