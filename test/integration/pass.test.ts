@@ -439,7 +439,36 @@ describe('keys known to be too large', () => {
 
 describe('origins that answer badly on the pass path', () => {
   it.each([
-    ['more bytes than its Content-Length', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nabcd'],
+    // The message ends where its Content-Length says (RFC 9112 §6.3): the client gets those bytes,
+    // the rest goes with the connection the origin closes, as on the cache path (both are undici's).
+    ['more bytes than its Content-Length', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nabcd', 200, 'ab'],
+    ['more bytes than its Content-Length on a kept connection', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nabcd', 200, 'ab'],
+  ])('%s: the client gets the declared bytes, never the excess; and the gateway lives on', async (_what, answer, status, body) => {
+    const sockets = new Set<Socket>()
+    const origin = createNetServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => undefined)
+      socket.on('data', () => socket.write(answer))
+    })
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+    const address = origin.address()
+    const originUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+    const gateway = await startTestGateway(testConfig(originUrl, { upstreams: { default: { url: originUrl, headersTimeout: '300ms' } } }))
+    try {
+      const get = client(gateway.urls[0]!)
+      for (let i = 0; i < 3; i++) {
+        const got = await get('/bad', { method: 'POST', body: 'x' })
+        expect(got).toMatchObject({ status, body, cacheStatus: 'BYPASS' })
+        expect(got.headers['content-length']).toBe(String(body.length))
+      }
+    } finally {
+      await gateway.close()
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => origin.close(() => resolve()))
+    }
+  })
+
+  it.each([
     ['a head, then silence past the timeout', 'HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n'],
   ])('%s: nothing of it reached the client, so a clean 502; and the gateway lives on (no write after end)', async (_what, answer) => {
     const sockets = new Set<Socket>()
