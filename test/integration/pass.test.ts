@@ -444,45 +444,23 @@ describe('origins that answer badly on the pass path', () => {
     ['more bytes than its Content-Length', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nabcd', 200, 'ab'],
     ['more bytes than its Content-Length on a kept connection', 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nabcd', 200, 'ab'],
   ])('%s: the client gets the declared bytes, never the excess; and the gateway lives on', async (_what, answer, status, body) => {
-    const sockets = new Set<Socket>()
-    const origin = createNetServer((socket) => {
-      sockets.add(socket)
-      socket.on('error', () => undefined)
-      socket.on('data', () => socket.write(answer))
-    })
-    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
-    const address = origin.address()
-    const originUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
-    const gateway = await startTestGateway(testConfig(originUrl, { upstreams: { default: { url: originUrl, headersTimeout: '300ms' } } }))
+    const { get, close } = await rawOriginGateway(answer, 'every request')
     try {
-      const get = client(gateway.urls[0]!)
       for (let i = 0; i < 3; i++) {
         const got = await get('/bad', { method: 'POST', body: 'x' })
         expect(got).toMatchObject({ status, body, cacheStatus: 'BYPASS' })
         expect(got.headers['content-length']).toBe(String(body.length))
       }
     } finally {
-      await gateway.close()
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => origin.close(() => resolve()))
+      await close()
     }
   })
 
   it.each([
     ['a head, then silence past the timeout', 'HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n'],
   ])('%s: nothing of it reached the client, so a clean 502; and the gateway lives on (no write after end)', async (_what, answer) => {
-    const sockets = new Set<Socket>()
-    const origin = createNetServer((socket) => {
-      sockets.add(socket)
-      socket.on('error', () => undefined)
-      socket.once('data', () => socket.write(answer))
-    })
-    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
-    const address = origin.address()
-    const originUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
-    const gateway = await startTestGateway(testConfig(originUrl, { upstreams: { default: { url: originUrl, headersTimeout: '300ms' } } }))
+    const { get, close } = await rawOriginGateway(answer, 'first request')
     try {
-      const get = client(gateway.urls[0]!)
       const first = await get('/bad', { method: 'POST', body: 'x' })
       expect(first).toMatchObject({ status: 502, cacheStatus: 'BYPASS' })
       expect(first.body).toMatch(/^502 Bad Gateway/)
@@ -491,9 +469,30 @@ describe('origins that answer badly on the pass path', () => {
       await new Promise((r) => setTimeout(r, 100))
       expect(await get('/bad', { method: 'POST', body: 'x' })).toMatchObject({ status: 502, cacheStatus: 'BYPASS' })
     } finally {
-      await gateway.close()
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => origin.close(() => resolve()))
+      await close()
     }
   })
 })
+
+/** A raw TCP origin that writes `answer` to every request's bytes (or to the first only), and a gateway in front of it. */
+async function rawOriginGateway(answer: string, to: 'every request' | 'first request'): Promise<{ get: ReturnType<typeof client>; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>()
+  const origin = createNetServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => undefined)
+    if (to === 'every request') socket.on('data', () => socket.write(answer))
+    else socket.once('data', () => socket.write(answer))
+  })
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve))
+  const address = origin.address()
+  const originUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  const gateway = await startTestGateway(testConfig(originUrl, { upstreams: { default: { url: originUrl, headersTimeout: '300ms' } } }))
+  return {
+    get: client(gateway.urls[0]!),
+    close: async () => {
+      await gateway.close()
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => origin.close(() => resolve()))
+    },
+  }
+}
