@@ -30,6 +30,13 @@ export const ENTRY_OVERHEAD_BYTES = 1024
 export const HEADER_FIELD_BYTES = 128
 /** Live heap of a vary index, besides its strings: the object, its two arrays, lru-cache's slots. */
 export const VARY_INDEX_OVERHEAD_BYTES = 384
+/**
+ * The plain-HIT head src/stages/hit-fast.ts keeps per entry, besides its field lines: its object,
+ * the status line and the Age, Cache-Status, Content-Length and Connection lines, and the Buffer
+ * object and pool record of its bytes. The field lines themselves are charged three times (the
+ * head's prefix and whole text as strings, and its bytes).
+ */
+const HIT_HEAD_BYTES = 512
 /** A slot in an array of strings (a vary index's field names and variant ids). */
 const SLOT_BYTES = 8
 /**
@@ -68,13 +75,18 @@ export type EntryParts = Pick<CacheEntry, 'key' | 'version' | 'headers' | 'body'
  */
 export function entryBytes(e: EntryParts): number {
   let heap = ENTRY_OVERHEAD_BYTES + stringBytes(e.key) + stringBytes(e.version) + stringBytes(e.varySignature) + stringBytes(e.selector)
-  for (const [name, value] of e.headers) heap += HEADER_FIELD_BYTES + stringBytes(name) + stringBytes(value)
+  let lines = 0
+  for (const [name, value] of e.headers) {
+    heap += HEADER_FIELD_BYTES + stringBytes(name) + stringBytes(value)
+    lines += name.length + value.length + 4
+  }
+  heap += HIT_HEAD_BYTES + 2 * lines
   for (const name of e.vary) heap += SLOT_BYTES + stringBytes(name)
   for (const tag of e.tags ?? []) heap += SLOT_BYTES + stringBytes(tag)
   // Usually the very strings of the ETag and Last-Modified fields, counted again to stay on the safe side.
   if (e.etag !== undefined) heap += stringBytes(e.etag)
   if (e.lastModified !== undefined) heap += stringBytes(e.lastModified)
-  return e.body.buffer.byteLength + BODY_NATIVE_BYTES + Math.ceil(heap * HEAP_SLACK)
+  return e.body.buffer.byteLength + BODY_NATIVE_BYTES + lines + Math.ceil(heap * HEAP_SLACK)
 }
 
 /**

@@ -68,11 +68,19 @@ describe('what the memory store charges a record', () => {
     for (const [name, value] of entry.headers) strings += stringBytes(name) + stringBytes(value)
     const charged = recordBytes(id, entry)
     expect(charged).toBeGreaterThanOrEqual(10_000 + BODY_NATIVE_BYTES + ENTRY_OVERHEAD_BYTES + strings)
-    // …and not wildly more: a few KiB for six header fields.
-    expect(charged).toBeLessThan(10_000 + 6 * 1024)
+    // …and not wildly more: a few KiB for six header fields (kept three ways) and the ready-made HIT heads.
+    expect(charged).toBeLessThan(10_000 + 7 * 1024)
     // buildEntry's size is the same figure, without the id.
     expect(entry.size).toBe(entryBytes(entry))
     expect(charged).toBeGreaterThan(entry.size)
+  })
+
+  it("the plain-HIT writer's head: each field line is charged again as its text and its bytes", () => {
+    const { entry } = entryOf(3, 1_000)
+    const more = { ...entry, headers: [...entry.headers, ['x-extra', 'v'.repeat(200)] as [string, string]] }
+    const line = 'x-extra: '.length + 200 + 2
+    // The field itself (its two strings and its slots), plus its line twice in the heap and once as bytes.
+    expect(entryBytes(more) - entryBytes(entry)).toBeGreaterThanOrEqual(stringBytes('x-extra') + stringBytes('v'.repeat(200)) + 3 * line)
   })
 
   it('a body that is a view: the whole ArrayBuffer it keeps alive', () => {
