@@ -13,11 +13,18 @@
  * of it is closed before the gateway listens. What it does share with the gateway is code, and
  * the feedback V8 keeps per function: that is the point.
  *
+ * Its own client and origin write and read HTTP on raw sockets, nothing of node:http: they share
+ * no code with the gateway's request path, so they teach V8 nothing the gateway will not see
+ * again. With node:http's client and server as the warm-up's two ends, node's OutgoingMessage,
+ * IncomingMessage and parser callbacks also saw client requests and an origin's responses, and
+ * the gateway paid for that variety (megamorphic property loads) on every request for the life of
+ * the process.
+ *
  * Once per process (the first gateway started warms it for any later one); `CORRAL_WARMUP=0`
  * turns it off.
  */
-import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net'
 import { pino } from 'pino'
 import { compileConfig } from './config/index.js'
 import type { RequestContext } from './context.js'
@@ -27,18 +34,21 @@ import { createRuntime, type Runtime } from './runtime.js'
 import { receive } from './stages/receive.js'
 import { MemoryStore } from './store/memory.js'
 
-/** Rounds of fresh connections; each connection sends REQUESTS_PER_CONNECTION requests. */
+/** Rounds of fresh connections; each connection sends burst()'s sequence of requests. */
 const ROUNDS = 6
 const CONNECTIONS_PER_ROUND = 32
 /** Stop early past this, whatever is left: a slow machine must not delay start-up for long. */
 const BUDGET_MS = 1_000
+const ANSWER_TIMEOUT_MS = 500
 const BODY = Buffer.from(`{"warm":"${'x'.repeat(1024 - 13)}"}\n`)
 const ETAG = '"warm-1"'
 
 let done = false
 
 export interface WarmUpResult {
-  readonly requests: number
+  /** Requests sent, and answered whole. */
+  readonly sent: number
+  readonly answered: number
   readonly ms: number
 }
 
@@ -47,10 +57,11 @@ export async function warmUp(): Promise<WarmUpResult | undefined> {
   if (done || process.env.CORRAL_WARMUP === '0') return undefined
   done = true
   const started = performance.now()
-  const origin = await listen(createServer(answerAsOrigin))
+  const origin = await listen(createNetServer({ noDelay: true }, answerAsOrigin))
   let rt: Runtime | undefined
   let gateway: Server | undefined
-  let requests = 0
+  let sent = 0
+  let answered = 0
   try {
     const config = compileConfig(
       {
@@ -66,10 +77,12 @@ export async function warmUp(): Promise<WarmUpResult | undefined> {
     const runtime = createRuntime(config, { logger, store: new MemoryStore(config.store.memory) })
     rt = runtime
     gateway = await listen(createServer((req, res) => onRequest(runtime, req, res)))
-    const url = urlOf(gateway)
+    const port = (gateway.address() as AddressInfo).port
     const deadline = started + BUDGET_MS
     for (let round = 0; round < ROUNDS && performance.now() < deadline; round++) {
-      requests += await burst(url, round)
+      const burstCounts = await burst(port, round)
+      sent += burstCounts.sent
+      answered += burstCounts.answered
     }
   } catch {
     // A warm-up that fails only leaves the process colder: never a reason not to start.
@@ -78,7 +91,7 @@ export async function warmUp(): Promise<WarmUpResult | undefined> {
     await rt?.close().catch(() => undefined)
     await close(origin)
   }
-  return { requests, ms: performance.now() - started }
+  return { sent, answered, ms: performance.now() - started }
 }
 
 /** The gateway's request handling, minus what belongs to the user (their log and metrics). */
@@ -129,88 +142,177 @@ function access(ctx: RequestContext): void {
 /**
  * The warm-up's origin: `/fresh/…` cacheable for an hour (misses, then hits), `/validate/…`
  * stale at once with an ETag (revalidated: 304), `/private/…` not storable (hit-for-miss), and
- * POST answered after reading the body (pass-through).
+ * POST answered after reading its body (pass-through).
  */
-function answerAsOrigin(req: IncomingMessage, res: ServerResponse): void {
-  req.resume()
-  const path = req.url ?? '/'
-  const headers: Record<string, string> = { 'content-type': 'application/json', etag: ETAG }
-  if (path.startsWith('/validate/')) {
-    headers['cache-control'] = 'max-age=0'
-    if (req.headers['if-none-match'] === ETAG) {
-      res.writeHead(304, headers).end()
-      return
+function answerAsOrigin(socket: Socket): void {
+  originSockets.add(socket)
+  socket.on('close', () => originSockets.delete(socket))
+  socket.on('error', () => socket.destroy())
+  readMessages(socket, 'request', (head) => {
+    const path = head.slice(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1))
+    let cacheControl = 'max-age=3600'
+    if (path.startsWith('/validate/')) {
+      cacheControl = 'max-age=0'
+      if (fieldValue(head, 'if-none-match') === ETAG) {
+        socket.write(`HTTP/1.1 304 Not Modified\r\ncache-control: ${cacheControl}\r\netag: ${ETAG}\r\ndate: ${new Date().toUTCString()}\r\n\r\n`)
+        return
+      }
+    } else if (path.startsWith('/private/')) {
+      cacheControl = 'private'
     }
-  } else if (path.startsWith('/private/')) {
-    headers['cache-control'] = 'private'
-  } else {
-    headers['cache-control'] = 'max-age=3600'
+    socket.cork()
+    socket.write(
+      `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\netag: ${ETAG}\r\ncache-control: ${cacheControl}\r\n` +
+        `date: ${new Date().toUTCString()}\r\ncontent-length: ${BODY.length}\r\n\r\n`,
+    )
+    socket.write(BODY)
+    socket.uncork()
+  })
+}
+
+const originSockets = new Set<Socket>()
+
+/**
+ * Splits what a socket receives into messages (a head, and a body of its Content-Length; none for
+ * a 304), and hands each to `onMessage`: all the HTTP the warm-up's own ends need, since neither
+ * they nor the gateway send them anything else here. Anything it cannot read ends the connection.
+ */
+function readMessages(socket: Socket, kind: 'request' | 'response', onMessage: (head: string) => void): void {
+  let buffered: Buffer = NO_BYTES
+  socket.on('data', (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+    for (;;) {
+      const end = buffered.indexOf('\r\n\r\n')
+      if (end === -1) return
+      const head = buffered.toString('latin1', 0, end)
+      let next: number
+      if (kind === 'response' && head.startsWith('HTTP/1.1 304')) next = end + 4
+      else if (fieldValue(head, 'transfer-encoding')?.toLowerCase() === 'chunked') {
+        // The warm-up's bodies are one short chunk, without trailers.
+        const last = buffered.indexOf('0\r\n\r\n', end + 4)
+        if (last === -1) return
+        next = last + 5
+      } else {
+        const length = Number(fieldValue(head, 'content-length') ?? (kind === 'request' ? '0' : NaN))
+        if (!Number.isSafeInteger(length) || length < 0) {
+          socket.destroy()
+          return
+        }
+        next = end + 4 + length
+      }
+      if (buffered.length < next) return
+      buffered = buffered.subarray(next)
+      onMessage(head)
+    }
+  })
+}
+
+const NO_BYTES = Buffer.alloc(0)
+
+/** A field's value in a head, by lower-case name (the first one). */
+function fieldValue(head: string, name: string): string | undefined {
+  for (const line of head.split('\r\n').slice(1)) {
+    const colon = line.indexOf(':')
+    if (colon > 0 && line.slice(0, colon).toLowerCase() === name) return line.slice(colon + 1).trim()
   }
-  headers['content-length'] = String(BODY.length)
-  req.on('end', () => res.writeHead(200, headers).end(BODY))
+  return undefined
 }
 
 /**
  * One round: CONNECTIONS_PER_ROUND new connections at once, each with a few requests one after
  * the other: a hit, a miss that a few connections share (coalesced), a revalidation, an
- * unstorable response, a conditional hit and a POST. Returns the requests answered.
- *
- * The client side is node:http, not undici: corral uses undici only towards origins, with its
- * own handlers, and undici's request() here made its hot functions see handlers that production
- * never does: after an undici-client warm-up, uncacheable requests cost ~7% more CPU for the life
- * of the process (A/B, both orders).
+ * unstorable response, a conditional hit and a POST.
  */
-async function burst(url: string, round: number): Promise<number> {
-  const { port } = new URL(url)
-  const agents = Array.from({ length: CONNECTIONS_PER_ROUND }, () => new Agent({ keepAlive: true, maxSockets: 1 }))
-  try {
-    const answered = await Promise.all(
-      agents.map(async (agent, i) => {
-        const sequence: WarmRequest[] = [
-          { path: '/fresh/hot' },
-          { path: `/fresh/${round}/${i % 4}?b=2&a=1` },
-          { path: '/fresh/hot', headers: { 'if-none-match': ETAG } },
-          { path: '/validate/1' },
-          { path: `/private/${i % 2}` },
-          { path: '/fresh/hot', headers: { 'accept-encoding': 'gzip', 'user-agent': 'corral-warm-up' } },
-          { path: '/post', method: 'POST', body: '{"warm":true}', headers: { 'content-type': 'application/json' } },
-        ]
-        let n = 0
+async function burst(port: number, round: number): Promise<{ sent: number; answered: number }> {
+  let sent = 0
+  const answered = await Promise.all(
+    Array.from({ length: CONNECTIONS_PER_ROUND }, async (_, i) => {
+      const sequence: WarmRequest[] = [
+        { path: '/fresh/hot' },
+        { path: `/fresh/${round}/${i % 4}?b=2&a=1` },
+        { path: '/fresh/hot', fields: `if-none-match: ${ETAG}\r\n` },
+        { path: '/validate/1' },
+        { path: `/private/${i % 2}` },
+        { path: '/fresh/hot', fields: 'accept-encoding: gzip\r\nuser-agent: corral-warm-up\r\n' },
+        { path: '/post', method: 'POST', body: '{"warm":true}', fields: 'content-type: application/json\r\n' },
+      ]
+      sent += sequence.length
+      const connection = await Connection.open(port).catch(() => undefined)
+      if (connection === undefined) return 0
+      let n = 0
+      try {
         for (const r of sequence) {
-          await send(agent, Number(port), r)
+          await connection.send(r)
           n++
         }
-        return n
-      }),
-    )
-    return answered.reduce((a, b) => a + b, 0)
-  } finally {
-    for (const agent of agents) agent.destroy()
-  }
+      } catch {
+        // Counted as unanswered; the rest of the sequence is skipped.
+      } finally {
+        connection.close()
+      }
+      return n
+    }),
+  )
+  return { sent, answered: answered.reduce((a, b) => a + b, 0) }
 }
 
 interface WarmRequest {
   readonly path: string
   readonly method?: 'GET' | 'POST'
-  readonly headers?: Record<string, string>
+  /** Extra header lines, each ending in CRLF. */
+  readonly fields?: string
   readonly body?: string
 }
 
-/** One request on the agent's one keep-alive connection; resolves once its answer is read. */
-function send(agent: Agent, port: number, r: WarmRequest): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, agent, path: r.path, method: r.method ?? 'GET', headers: r.headers }, (res) => {
-      res.once('error', reject)
-      res.once('end', resolve)
-      res.resume()
+/** One keep-alive connection to the warm-up gateway, one request at a time. */
+class Connection {
+  private waiting: { resolve: () => void; reject: (err: Error) => void } | undefined
+
+  private constructor(private readonly socket: Socket) {
+    // An answer that does not come must not hold up the start.
+    socket.setTimeout(ANSWER_TIMEOUT_MS, () => socket.destroy())
+    socket.on('error', (err) => this.fail(err))
+    socket.on('close', () => this.fail(new Error('warm-up connection closed')))
+    readMessages(socket, 'response', () => {
+      const waiting = this.waiting
+      this.waiting = undefined
+      waiting?.resolve()
     })
-    req.once('error', reject)
-    req.end(r.body)
-  })
+  }
+
+  static open(port: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, noDelay: true }, () => {
+        socket.off('error', reject)
+        resolve(new Connection(socket))
+      })
+      socket.once('error', reject)
+    })
+  }
+
+  /** Resolves once the answer has been read whole. */
+  send(r: WarmRequest): Promise<void> {
+    const body = r.body ?? ''
+    const length = r.method === 'POST' ? `content-length: ${Buffer.byteLength(body)}\r\n` : ''
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject }
+      this.socket.write(`${r.method ?? 'GET'} ${r.path} HTTP/1.1\r\nhost: warm-up\r\n${r.fields ?? ''}${length}\r\n${body}`)
+    })
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+
+  private fail(err: Error): void {
+    const waiting = this.waiting
+    this.waiting = undefined
+    waiting?.reject(err)
+  }
 }
 
 /** Listens on a free loopback port, exclusively: a cluster worker does not share it with its siblings. */
-function listen(server: Server): Promise<Server> {
+function listen<S extends Server | NetServer>(server: S): Promise<S> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
@@ -220,11 +322,12 @@ function listen(server: Server): Promise<Server> {
   })
 }
 
-function close(server: Server): Promise<void> {
-  server.closeAllConnections()
+function close(server: Server | NetServer): Promise<void> {
+  if ('closeAllConnections' in server) server.closeAllConnections()
+  else for (const socket of originSockets) socket.destroy()
   return new Promise((resolve) => server.close(() => resolve()))
 }
 
-function urlOf(server: Server): string {
+function urlOf(server: Server | NetServer): string {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
