@@ -25,7 +25,8 @@
  * Needs nginx and wrk (Debian: `apt-get install -y nginx-light wrk`); tells how to install them
  * when they are missing. Environment, for A/B comparisons: LOADTEST_CORRAL_CLI (another build of
  * cli.js), HIT_NGINX_SETUPS (a comma-separated subset of the setups, in the order given),
- * HIT_NGINX_WRK_THREADS (wrk threads, default 1).
+ * HIT_NGINX_WORKLOADS (`hot`, `zipf` or both, as for the setups), HIT_NGINX_WRK_THREADS (wrk threads,
+ * default 1).
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -84,6 +85,13 @@ function selectedSetups(): readonly SetupName[] {
   return names as SetupName[]
 }
 
+function selectedWorkloads(): readonly Workload[] {
+  const env = process.env.HIT_NGINX_WORKLOADS
+  if (env === undefined || env === '') return WORKLOADS
+  const names = env.split(',').map((s) => s.trim())
+  for (const name of names) if (!(WORKLOADS as readonly string[]).includes(name)) throw new Error(`HIT_NGINX_WORKLOADS: unknown workload "${name}" (${WORKLOADS.join(', ')})`)
+  return names as Workload[]
+}
 
 async function startSetup(name: SetupName, options: Options, dir: string, nginx: string, originUrl: string, originPort: number): Promise<TreeServer> {
   const port = await freePort()
@@ -150,7 +158,7 @@ async function measureSetup(
       await prefill(server.url)
     }
     const rows: Partial<Measured> = {}
-    for (const workload of WORKLOADS) {
+    for (const workload of selectedWorkloads()) {
       const load: WrkLoad = {
         url: workload === 'hot' ? `${server.url}${HOT_PATH}` : `${server.url}/`,
         durationS: options.warmupS,
@@ -216,7 +224,7 @@ function ratio(a: Row | undefined, b: Row | undefined, field: 'reqPerSec' | 'p99
 
 function summary(results: Partial<Record<SetupName, Measured>>, ratios: Record<Workload, Record<string, number | null>>): string {
   const lines = [`hit-nginx: ${'workload/setup'.padEnd(34)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)}  server µs/req  wrk cpu%`]
-  for (const workload of WORKLOADS) {
+  for (const workload of selectedWorkloads()) {
     for (const setup of SETUPS) {
       const row = results[setup]?.[workload]
       if (row === undefined) continue
@@ -264,7 +272,8 @@ async function run(options: Options): Promise<Report> {
   }
   process.stderr.write(summary(results, ratios))
 
-  // The table's row: corral --workers 2 on the hot key, against nginx (or whatever was measured).
+  // The table's row: corral --workers 2 on the first workload measured, against nginx (or whatever was measured).
+  const w = selectedWorkloads()[0] as Workload
   const main = results['corral-w2'] ?? results['corral-w1'] ?? Object.values(results)[0]
   const base = results.nginx ?? results['bare-w2'] ?? results['bare-w1']
   if (main === undefined) throw new Error('hit-nginx: no setup measured')
@@ -277,12 +286,12 @@ async function run(options: Options): Promise<Report> {
     ...(base === undefined
       ? {}
       : {
-          baseline: { scenario: base === results.nginx ? 'nginx (2 workers)' : 'bare node', ...figuresOf(base.hot) },
-          ratioReqPerSec: ratio(main.hot, base.hot, 'reqPerSec'),
-          ratioP99: ratio(main.hot, base.hot, 'p99Ms'),
+          baseline: { scenario: base === results.nginx ? 'nginx (2 workers)' : 'bare node', ...figuresOf(base[w]) },
+          ratioReqPerSec: ratio(main[w], base[w], 'reqPerSec'),
+          ratioP99: ratio(main[w], base[w], 'p99Ms'),
         }),
   }
-  return report('hit-nginx', options, figuresOf(main.hot), { run: 0, total: 0 }, extra, problems)
+  return report('hit-nginx', options, figuresOf(main[w]), { run: 0, total: 0 }, extra, problems)
 }
 
 export const hitNginx: Scenario = {
