@@ -48,6 +48,7 @@ export function applyConfig(rt: Runtime, next: Config): ReloadOutcome {
   if (before.admin.host !== next.admin.host || before.admin.port !== next.admin.port) restartNeeded.push('admin.host/port')
   if (before.log.format !== next.log.format) restartNeeded.push('log.format')
   rt.origins.update(next.upstreams.values())
+  rt.proxy.update(next.upstreams.values())
   rt.log.reconfigure(next.log.level, next.log.access, next.log.accessSample)
   rt.config = next
   rt.log.root.info({ config: next.source, routes: next.routes.length, restartNeeded }, 'configuration reloaded')

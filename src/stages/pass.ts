@@ -108,8 +108,19 @@ export class PassProxy {
     this.pools.clear()
   }
 
+  /** A reloaded config: pools no upstream uses any more close once the requests they carry are done. */
+  update(upstreams: Iterable<Upstream>): void {
+    const used = new Set<string>()
+    for (const upstream of upstreams) used.add(poolSpec(upstream))
+    for (const [spec, pool] of this.pools) {
+      if (used.has(spec)) continue
+      this.pools.delete(spec)
+      void pool.close().catch(() => undefined)
+    }
+  }
+
   private poolFor(upstream: Upstream): Pool {
-    const spec = `${upstream.origin} ${upstream.connectTimeoutMs}`
+    const spec = poolSpec(upstream)
     let pool = this.pools.get(spec)
     if (pool === undefined) {
       // Timeouts are timed by the handler, exactly: undici checks its own on a coarse tick.
@@ -372,4 +383,8 @@ function limitBody(req: IncomingMessage, maxBytes: number): Transform {
   })
   req.pipe(counter)
   return counter
+}
+
+function poolSpec(upstream: Upstream): string {
+  return `${upstream.origin} ${upstream.connectTimeoutMs}`
 }

@@ -8,7 +8,9 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { createServer as createNetServer, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Gateway } from '../../src/gateway.js'
+import { applyConfig } from '../../src/reload.js'
 import { client, startTestGateway, testConfig } from '../helpers/gateway.js'
+import { until } from '../helpers/slow-origin.js'
 
 interface Exchange {
   req: IncomingMessage
@@ -37,6 +39,7 @@ async function startOrigin(answer: (x: Exchange) => void, early?: (req: Incoming
   const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
   return {
     url,
+    connections: () => sockets.size,
     close: async () => {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -49,14 +52,16 @@ afterEach(async () => {
   for (const thing of open.splice(0).reverse()) await thing.close()
 })
 
+function configFor(originUrl: string, upstream: Record<string, unknown> = {}) {
+  return testConfig(originUrl, {
+    server: { maxBodySize: '64KiB' },
+    upstreams: { default: { url: originUrl, ...upstream } },
+    routes: [{ name: 'off', match: { path: '/off' }, cache: false }, { name: 'default', cache: true }],
+  })
+}
+
 async function gatewayFor(originUrl: string, upstream: Record<string, unknown> = {}): Promise<Gateway> {
-  const gateway = await startTestGateway(
-    testConfig(originUrl, {
-      server: { maxBodySize: '64KiB' },
-      upstreams: { default: { url: originUrl, ...upstream } },
-      routes: [{ name: 'off', match: { path: '/off' }, cache: false }, { name: 'default', cache: true }],
-    }),
-  )
+  const gateway = await startTestGateway(configFor(originUrl, upstream))
   open.push(gateway)
   return gateway
 }
@@ -281,5 +286,19 @@ describe('unstorable answers on the cache path (no-store, hit-for-miss)', () => 
       expect(large.body.length).toBe(big.length)
       expect((await get('/fixed', { method: 'HEAD' })).body).toBe('')
     }
+  })
+
+  it('a reload that moves the upstream elsewhere lets go of the old origin\'s connections at once', async () => {
+    const before = await startOrigin(({ res }) => res.end('before'))
+    const after = await startOrigin(({ res }) => res.end('after'))
+    open.push(before, after)
+    const gateway = await gatewayFor(before.url)
+    const post = client(gateway.urls[0]!)
+    expect(await post('/x', { method: 'POST', body: 'a' })).toMatchObject({ status: 200, body: 'before' })
+    expect(before.connections()).toBe(1)
+    applyConfig(gateway.runtime, configFor(after.url))
+    expect(await post('/x', { method: 'POST', body: 'a' })).toMatchObject({ status: 200, body: 'after' })
+    // Idle, the old connection would otherwise stay open for undici's keep-alive timeout (4 s).
+    await until(() => before.connections() === 0, 1_000)
   })
 })
