@@ -119,6 +119,15 @@ function owned(record: CacheRecord): CacheRecord {
   return body === record.body ? record : ({ ...record, body } satisfies CacheEntry)
 }
 
+/**
+ * How long a purge is remembered, to keep what was fetched before it from being stored after it:
+ * longer than any fetch takes (a fetch stays within its upstream's timeouts, which are seconds).
+ * MAX_PURGES bounds the memory and the work per write when purges come by the thousand; past it the
+ * oldest are forgotten first.
+ */
+const PURGE_MEMORY_MS = 10 * 60_000
+const MAX_PURGES = 256
+
 export class MemoryStore implements CacheStore {
   readonly name: string = 'memory'
   /** The configured budget; the LRU itself holds records up to this minus the GC reserve. */
@@ -126,6 +135,8 @@ export class MemoryStore implements CacheStore {
   /** Records dropped to make room for others (metrics: corral_store_evictions_total). */
   evictions = 0
   private readonly lru: LRUCache<string, CacheRecord>
+  /** Purges of the last PURGE_MEMORY_MS (at most MAX_PURGES), oldest first: see sincePurges. */
+  private readonly purges: Array<{ readonly at: number; readonly order: PurgeOrder }> = []
 
   constructor(config: Pick<MemoryStoreConfig, 'maxBytes' | 'maxObjectBytes'>) {
     this.maxBytes = config.maxBytes
@@ -168,7 +179,45 @@ export class MemoryStore implements CacheStore {
 
   writeSync(writes: readonly StoreWrite[]): void {
     const now = Date.now()
-    for (const { id, record } of writes) if (record.expiresAt > now) this.lru.set(id, owned(record))
+    for (const { id, record } of this.sincePurges(writes, now)) if (record.expiresAt > now) this.lru.set(id, owned(record))
+  }
+
+  /**
+   * The writes as a purge made since would leave them: an entry whose request went to the origin
+   * before a purge that names it was fetched before it, and may be what the purge was meant to
+   * remove (the origin changed, then the purge came while the fetch was under way). Such an entry
+   * is left out (a soft purge: stored stale). Entries fetched later, and vary indexes, pass as they are.
+   */
+  sincePurges(writes: readonly StoreWrite[], now = Date.now()): readonly StoreWrite[] {
+    if (this.purges.length === 0) return writes
+    this.forgetPurges(now)
+    let kept: StoreWrite[] | undefined
+    for (let i = 0; i < writes.length; i++) {
+      const write = writes[i] as StoreWrite
+      const after = this.afterPurges(write, now)
+      if (after === write && kept === undefined) continue
+      kept ??= writes.slice(0, i)
+      if (after !== undefined) kept.push(after)
+    }
+    return kept ?? writes
+  }
+
+  private afterPurges(write: StoreWrite, now: number): StoreWrite | undefined {
+    const { id, record } = write
+    if (record.kind !== 'entry') return write
+    let entry = record
+    for (const { at, order } of this.purges) {
+      if (at <= record.requestTime || !recordMatches(id, record, order.target)) continue
+      if (!order.soft) return undefined
+      entry = softened(entry, now)
+    }
+    return entry === record ? write : { id, record: entry }
+  }
+
+  private forgetPurges(now: number): void {
+    let old = 0
+    while (old < this.purges.length && (this.purges[old] as { at: number }).at < now - PURGE_MEMORY_MS) old++
+    if (old > 0) this.purges.splice(0, old)
   }
 
   delete(id: string): Promise<boolean> {
@@ -185,6 +234,8 @@ export class MemoryStore implements CacheStore {
 
   /** A scan of every record: a few ms for 100k of them, and only when someone purges. */
   purgeSync(order: PurgeOrder, now = Date.now()): number {
+    this.purges.push({ at: now, order })
+    if (this.purges.length > MAX_PURGES) this.purges.shift()
     const { target } = order
     if (target.kind === 'all' && !order.soft) {
       let entries = 0

@@ -41,7 +41,9 @@ export class ReplicatedStore implements CacheStore {
     return Promise.resolve(this.local.lookup(id))
   }
 
-  async write(writes: readonly StoreWrite[]): Promise<WriteResult> {
+  async write(all: readonly StoreWrite[]): Promise<WriteResult> {
+    const writes = this.local.sincePurges(all)
+    if (writes.length === 0) return 'stored'
     this.local.writeSync(writes)
     const records = await Promise.all(writes.map(async (w) => ({ id: w.id, bytes: await encodeRecord(w.record) })))
     this.primary.send({ t: 'put', records })

@@ -77,7 +77,10 @@ export class TieredStore implements CacheStore {
     this.keep(id, record)
   }
 
-  async write(writes: readonly StoreWrite[], lease?: Lease): Promise<WriteResult> {
+  async write(all: readonly StoreWrite[], lease?: Lease): Promise<WriteResult> {
+    // Fetched before a purge this instance has heard of: not for anyone (src/store/memory.ts sincePurges).
+    const writes = this.l1.sincePurges(all)
+    if (writes.length === 0) return 'stored'
     let result: WriteResult = 'stored'
     try {
       result = await this.l2.write(writes, lease)

@@ -230,6 +230,19 @@ describe('the PURGE method on the client listener', () => {
     expect(origin.seen.filter((r) => r.method === 'PURGE')).toHaveLength(0)
   })
 
+  it('a fetch under way when the purge comes is answered but not stored: the next request goes to the origin', async () => {
+    const { origin, get } = allowed
+    origin.on('/moving', (_r, n) => ({ headers: { 'cache-control': 'max-age=300' }, body: n === 1 ? 'before' : 'after' }))
+    const open = origin.closeGate()
+    const first = get('/moving')
+    while (origin.held === 0) await new Promise((r) => setTimeout(r, 5))
+    expect(JSON.parse((await get('/moving', { method: 'PURGE' })).body)).toEqual({ purged: 0 })
+    open()
+    expect(await first).toMatchObject({ status: 200, body: 'before' })
+    expect(await get('/moving')).toMatchObject({ cacheStatus: 'MISS', body: 'after' })
+    expect(await get('/moving')).toMatchObject({ cacheStatus: 'HIT', body: 'after' })
+  })
+
   it('is refused from an address outside the list, and the entry stays', async () => {
     const { origin, get } = elsewhere
     origin.on('/m', { headers: { 'cache-control': 'max-age=300' }, body: 'm' })

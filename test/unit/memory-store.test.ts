@@ -213,3 +213,43 @@ describe('what the memory store charges covers what entries really hold', () => 
     expect(charged).toBeLessThan(2.5 * (buffers + heap) + 1_024)
   })
 })
+
+describe('a purge and the fetches under way when it came', () => {
+  const store = (): MemoryStore => new MemoryStore({ maxBytes: 64 * 1024 * 1024, maxObjectBytes: 1024 * 1024 })
+  const urlPurge = (id: string, i: number, soft: boolean) => ({
+    target: { kind: 'url' as const, host: 'api.example.com', target: `/items/${i}?page=1`, ids: [id] },
+    soft,
+  })
+
+  it('an entry fetched before a purge that names it is not stored after it; others are', () => {
+    const s = store()
+    const one = entryOf(1, 100)
+    const two = entryOf(2, 100)
+    s.purgeSync(urlPurge(one.id, 1, false), one.entry.requestTime + 1)
+    s.writeSync([
+      { id: one.id, record: one.entry },
+      { id: two.id, record: two.entry },
+    ])
+    expect(s.lookup(one.id)).toBeUndefined()
+    expect(s.lookup(two.id)).toBe(two.entry)
+    // Fetched after the purge: stored.
+    const later = { ...one.entry, requestTime: one.entry.requestTime + 2 }
+    s.writeSync([{ id: one.id, record: later }])
+    expect(s.lookup(one.id)).toBe(later)
+  })
+
+  it('after a soft purge it is stored, but stale; a purge of everything leaves out every earlier fetch', () => {
+    const s = store()
+    const one = entryOf(1, 100)
+    s.purgeSync(urlPurge(one.id, 1, true), one.entry.requestTime + 1)
+    s.writeSync([{ id: one.id, record: one.entry }])
+    const stored = s.lookup(one.id)
+    expect(stored?.kind === 'entry' && stored.staleAt <= Date.now()).toBe(true)
+    expect(one.entry.staleAt).toBeGreaterThan(Date.now())
+
+    const all = store()
+    const two = entryOf(2, 100)
+    all.purgeSync({ target: { kind: 'all' }, soft: false }, two.entry.requestTime + 1)
+    expect(all.sincePurges([{ id: two.id, record: two.entry }])).toEqual([])
+  })
+})
