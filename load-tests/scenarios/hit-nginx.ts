@@ -77,21 +77,17 @@ interface Row extends WrkFigures {
 
 type Measured = Record<Workload, Row>
 
-function selectedSetups(): readonly SetupName[] {
-  const env = process.env.HIT_NGINX_SETUPS
-  if (env === undefined || env === '') return SETUPS
+/** The names an environment variable lists (comma-separated, in its order), or all of them when it is unset. */
+function selected<T extends string>(variable: string, all: readonly T[], what: string): readonly T[] {
+  const env = process.env[variable]
+  if (env === undefined || env === '') return all
   const names = env.split(',').map((s) => s.trim())
-  for (const name of names) if (!(SETUPS as readonly string[]).includes(name)) throw new Error(`HIT_NGINX_SETUPS: unknown setup "${name}" (${SETUPS.join(', ')})`)
-  return names as SetupName[]
+  for (const name of names) if (!(all as readonly string[]).includes(name)) throw new Error(`${variable}: unknown ${what} "${name}" (${all.join(', ')})`)
+  return names as T[]
 }
 
-function selectedWorkloads(): readonly Workload[] {
-  const env = process.env.HIT_NGINX_WORKLOADS
-  if (env === undefined || env === '') return WORKLOADS
-  const names = env.split(',').map((s) => s.trim())
-  for (const name of names) if (!(WORKLOADS as readonly string[]).includes(name)) throw new Error(`HIT_NGINX_WORKLOADS: unknown workload "${name}" (${WORKLOADS.join(', ')})`)
-  return names as Workload[]
-}
+const selectedSetups = (): readonly SetupName[] => selected('HIT_NGINX_SETUPS', SETUPS, 'setup')
+const selectedWorkloads = (): readonly Workload[] => selected('HIT_NGINX_WORKLOADS', WORKLOADS, 'workload')
 
 async function startSetup(name: SetupName, options: Options, dir: string, nginx: string, originUrl: string, originPort: number): Promise<TreeServer> {
   const port = await freePort()
