@@ -1,6 +1,7 @@
 /**
  * What `hit-nginx` needs beyond lib.ts: nginx with proxy_cache and wrk, both from the system
- * (Debian: `apt-get install -y nginx-light wrk`), never needed by the tests or CI; child
+ * (Debian: `apt-get install -y nginx-light wrk`), never needed by the tests or CI (`uncacheable`
+ * also runs nginx, without proxy_cache, when it is installed); child
  * processes with workers (nginx, corral --workers, the bare cluster) whose CPU is counted over
  * their whole process tree; and wrk runs, with a Lua script picking zipf-distributed paths.
  *
@@ -10,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { accessSync, constants, chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { canConnect } from './lib.js'
+import { canConnect, type Server } from './lib.js'
 import { delimiter, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -183,6 +184,23 @@ function treePids(root: number | undefined, stats = allStats()): number[] {
   return out
 }
 
+/**
+ * The processes of a tree, root first, as lib.ts Servers for measure(), which counts the CPU of
+ * each process it is given and not of its children: named `<name> master` and `<name> worker <i>`.
+ */
+export function treeProcesses(server: TreeServer): Server[] {
+  const hasExited = (): boolean => server.child.exitCode !== null || server.child.signalCode !== null
+  return treePids(server.child.pid).map((pid, i) => ({
+    name: i === 0 ? `${server.name} master` : `${server.name} worker ${i}`,
+    url: server.url,
+    port: server.port,
+    child: i === 0 ? server.child : ({ pid } as ChildProcess),
+    exited: server.exited,
+    hasExited,
+    stderrTail: () => server.stderrTail(),
+  }))
+}
+
 /** CPU time (ms) of each tree, by name. */
 export function treeCpuMs(servers: readonly TreeServer[]): Map<string, number> {
   const stats = allStats()
@@ -211,6 +229,8 @@ export interface NginxSetup {
   readonly port: number
   readonly upstreamPort: number
   readonly workers: number
+  /** false: a plain reverse proxy, without proxy_cache. Left out: cached. */
+  readonly cache?: boolean
 }
 
 /**
@@ -220,8 +240,23 @@ export interface NginxSetup {
  * $upstream_cache_status, and an access log written through a 64 KiB buffer (corral batches its
  * access lines the same way) to /dev/null. keepalive_requests is raised from its default of 1000
  * so that the clients' connections stay open, as they do with Node.
+ *
+ * With `cache: false`, the same without proxy_cache_path, proxy_cache* and X-Cache-Status: a plain
+ * reverse proxy (proxy_pass, keep-alive to the origin), every request forwarded. Its upstream keeps
+ * up to 256 idle connections per worker, each for any number of requests, as the undici Pools of
+ * corral and the bare hop do: with 32, nginx opened a new connection for about 1 request in 11 at
+ * 50 client connections, and lost 13-19% of its req/s to that.
  */
 export function nginxConfig(dir: string, setup: NginxSetup): string {
+  const cache = setup.cache ?? true
+  const cachePath = cache ? `\n  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=corral:16m max_size=1g inactive=60m use_temp_path=off;` : ''
+  const cacheLocation = cache
+    ? `
+      proxy_cache corral;
+      proxy_cache_valid 200 1h;
+      proxy_cache_lock on;
+      add_header X-Cache-Status $upstream_cache_status;`
+    : ''
   return `worker_processes ${setup.workers};
 daemon off;
 master_process on;
@@ -238,22 +273,17 @@ http {
   proxy_temp_path ${dir}/proxy_temp;
   fastcgi_temp_path ${dir}/fastcgi_temp;
   uwsgi_temp_path ${dir}/uwsgi_temp;
-  scgi_temp_path ${dir}/scgi_temp;
-  proxy_cache_path ${dir}/cache levels=1:2 keys_zone=corral:16m max_size=1g inactive=60m use_temp_path=off;
+  scgi_temp_path ${dir}/scgi_temp;${cachePath}
   upstream origin {
     server 127.0.0.1:${setup.upstreamPort};
-    keepalive 32;
+    keepalive ${cache ? '32;' : '256;\n    keepalive_requests 1000000;'}
   }
   server {
     listen 127.0.0.1:${setup.port};
     location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_cache corral;
-      proxy_cache_valid 200 1h;
-      proxy_cache_lock on;
-      add_header X-Cache-Status $upstream_cache_status;
+      proxy_set_header Connection "";${cacheLocation}
     }
   }
 }
@@ -261,13 +291,16 @@ http {
 }
 
 /** Writes the config into `dir` (made writable for nginx's workers, which run as nobody) and starts nginx. */
-export function startNginx(nginx: string, dir: string, setup: NginxSetup): TreeServer {
-  mkdirSync(join(dir, 'cache'), { recursive: true })
+export function startNginx(nginx: string, dir: string, setup: NginxSetup, name = 'nginx'): TreeServer {
+  mkdirSync(dir, { recursive: true })
   chmodSync(dir, 0o777)
-  chmodSync(join(dir, 'cache'), 0o777)
+  if (setup.cache ?? true) {
+    mkdirSync(join(dir, 'cache'), { recursive: true })
+    chmodSync(join(dir, 'cache'), 0o777)
+  }
   const conf = join(dir, 'nginx.conf')
   writeFileSync(conf, nginxConfig(dir, setup))
-  return startTree('nginx', nginx, ['-p', dir, '-c', conf], setup.port)
+  return startTree(name, nginx, ['-p', dir, '-c', conf], setup.port)
 }
 
 // ---------------------------------------------------------------- wrk

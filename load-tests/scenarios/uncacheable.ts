@@ -1,10 +1,22 @@
 /**
  * uncacheable: GETs the origin answers with `Cache-Control: no-store` (1 KiB), so that every
  * request goes to the origin through corral's cache path (a MISS, the key hit-for-miss after the
- * first answer), against, in one run, the origin alone and a bare undici hop (`bare-undici.ts`: a
- * minimal node:http server forwarding through an undici Pool, what any Node proxy hop on undici
- * costs). Every request reaches the origin, so originHits should match the requests answered.
+ * first answer), against, in one run:
+ *
+ * - the origin alone (the baseline);
+ * - a bare undici hop (`bare-undici.ts`: a minimal node:http server forwarding through an undici
+ *   Pool, what any Node proxy hop on undici costs);
+ * - nginx as a plain reverse proxy (`nginxConfig` with `cache: false`: proxy_pass, keep-alive to
+ *   the origin, no proxy_cache), 1 worker, then 2 workers: what a C proxy reaches on this machine
+ *   for the same requests. Only when nginx is installed (Debian: `apt-get install -y nginx-light`);
+ *   without it they are reported absent (`nginx: 'absent'`, their figures null), not a failure.
+ *
+ * All measured with autocannon and the same --connections. Every request reaches the origin, so
+ * originHits should match the requests answered, through corral and through nginx.
  */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer, type AddressInfo } from 'node:net'
 import {
@@ -24,9 +36,12 @@ import {
   type Scenario,
   type Server,
 } from '../lib.js'
+import { findExecutable, INSTALL_HINT, startNginx, stopTree, treeProcesses, waitForTree } from '../nginx.js'
 
 const BARE_UNDICI_SCRIPT = fileURLToPath(new URL('../bare-undici.ts', import.meta.url))
 const NO_STORE = 'no-store'
+const PATH = '/items/1'
+const NGINX_WORKERS = [1, 2] as const
 
 /** Servers has no method for this baseline (yet): start it through its private node starter, stopped with the rest. */
 async function bareUndici(servers: Servers, upstream: string): Promise<Server> {
@@ -66,6 +81,55 @@ function summary(figures: Figures, name: string): Record<string, unknown> {
   }
 }
 
+/** cpuPct with the processes of a tree (`<tree> master`, `<tree> worker <i>`) added up as `<tree>`. */
+function addUpTree(cpuPct: Readonly<Record<string, number>>, tree: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [name, pct] of Object.entries(cpuPct)) {
+    const key = name.startsWith(`${tree} `) ? tree : name
+    out[key] = (out[key] ?? 0) + pct
+  }
+  return out
+}
+
+async function get(url: string): Promise<{ status: number; body: Buffer }> {
+  const res = await fetch(url)
+  return { status: res.status, body: Buffer.from(await res.arrayBuffer()) }
+}
+
+/**
+ * nginx without proxy_cache, `workers` workers, in front of `origin`: checked to pass a GET through
+ * (200, the origin's body, one origin request), then warmed up and measured like the others, the
+ * CPU of its master and workers added up. Stopped before it returns.
+ */
+async function measureNginx(nginx: string, dir: string, workers: number, origin: Server, options: Options, problems: string[]): Promise<Figures> {
+  const name = `nginx-w${workers}`
+  const server = startNginx(nginx, join(dir, name), { port: await freePort(), upstreamPort: origin.port, workers, cache: false }, name)
+  try {
+    await waitForTree(server, { minProcesses: 1 + workers })
+    const url = `${server.url}${PATH}`
+    const expected = await get(`${origin.url}${PATH}`)
+    const probeHits = await countHits(origin)
+    const answer = await get(url)
+    const forwarded = (await probeHits()).run
+    if (answer.status !== 200 || !answer.body.equals(expected.body) || forwarded !== 1) {
+      problems.push(`${name}: GET answered ${answer.status} with ${answer.body.length} bytes after ${forwarded} origin requests, expected 200, the origin's ${expected.body.length} bytes, 1 origin request`)
+    }
+    await warmUp(url, options, GET)
+    const hitsAfterRun = await countHits(origin)
+    const figures = await measure(url, options, GET, [...treeProcesses(server), origin])
+    const hits = await hitsAfterRun()
+    if (hits.run < figures.requests) problems.push(`the origin answered ${hits.run} requests during the run, ${name} ${figures.requests}: some were served without it`)
+    if (figures.errors > 0 || figures.non2xx > 0) problems.push(`${name}: ${figures.errors} errors, ${figures.non2xx} non-2xx responses`)
+    return { ...figures, cpuPct: addUpTree(figures.cpuPct, name) }
+  } finally {
+    await stopTree(server)
+  }
+}
+
+function times(value: number | null): string {
+  return value === null ? '?×' : `${value.toFixed(2)}×`
+}
+
 async function run(options: Options): Promise<Report> {
   const servers = new Servers(options)
   try {
@@ -73,7 +137,7 @@ async function run(options: Options): Promise<Report> {
     const problems: string[] = []
 
     // The origin alone.
-    const directUrl = `${origin.url}/items/1`
+    const directUrl = `${origin.url}${PATH}`
     await warmUp(directUrl, options, GET)
     const directHits = await countHits(origin)
     const direct = await measure(directUrl, options, GET, [origin])
@@ -81,7 +145,7 @@ async function run(options: Options): Promise<Report> {
 
     // Through corral.
     const corral = await servers.corral(origin.url)
-    const url = `${corral.url}/items/1`
+    const url = `${corral.url}${PATH}`
     for (let i = 0; i < 2; i++) {
       const answer = await probe(url)
       if (answer.status !== 200 || answer.cacheStatus !== 'MISS') problems.push(`GET ${i + 1}: ${answer.status} ${answer.cacheStatus}, expected 200 MISS`)
@@ -95,9 +159,39 @@ async function run(options: Options): Promise<Report> {
 
     // Through a bare undici hop.
     const bare = await bareUndici(servers, origin.url)
-    const bareUrl = `${bare.url}/items/1`
+    const bareUrl = `${bare.url}${PATH}`
     await warmUp(bareUrl, options, GET)
     const bareFigures = await measure(bareUrl, options, GET, [bare, origin])
+
+    // Through nginx, when it is installed.
+    const nginx = findExecutable('nginx')
+    const nginxFigures = new Map<number, Figures>()
+    if (nginx === undefined) {
+      process.stderr.write(`loadtest uncacheable: nginx not found, the nginx reference is left out (${INSTALL_HINT})\n`)
+    } else {
+      const dir = mkdtempSync(join(tmpdir(), 'corral-uncacheable-'))
+      // nginx's workers run as an unprivileged user when the runner is root: they must reach their directory.
+      chmodSync(dir, 0o755)
+      try {
+        for (const workers of NGINX_WORKERS) {
+          // An nginx that fails (a broken install, a port taken meanwhile) costs its reference, not corral's figures.
+          try {
+            nginxFigures.set(workers, await measureNginx(nginx, dir, workers, origin, options, problems))
+          } catch (err) {
+            problems.push(`nginx-w${workers}: ${(err instanceof Error ? err.message : String(err)).trimEnd()}`)
+          }
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+    const [w1, w2] = NGINX_WORKERS.map((workers) => nginxFigures.get(workers))
+    const nginxOf = (f: Figures | undefined, workers: number): Record<string, unknown> | null => {
+      if (f === undefined) return null
+      const note = `corral: ${times(ratio(figures.reqPerSec, f.reqPerSec))} its req/s`
+      return { label: `nginx proxy, ${workers} worker${workers > 1 ? 's' : ''}`, note, ...summary(f, `nginx-w${workers}`) }
+    }
+    const ratioOf = (a: number | undefined, b: number | undefined): number | null => (a === undefined || b === undefined ? null : ratio(a, b))
 
     const extra = {
       logLevel: options.logLevel,
@@ -108,6 +202,15 @@ async function run(options: Options): Promise<Report> {
       bareUndici: summary(bareFigures, 'bare-undici'),
       ratioToBareUndici: ratio(figures.reqPerSec, bareFigures.reqPerSec),
       ratioP99ToBareUndici: ratio(figures.p99Ms, bareFigures.p99Ms),
+      nginx: nginx ?? 'absent',
+      nginxW1: nginxOf(w1, 1),
+      nginxW2: nginxOf(w2, 2),
+      ratioNginxW1ToOrigin: ratioOf(w1?.reqPerSec, direct.reqPerSec),
+      ratioNginxW2ToOrigin: ratioOf(w2?.reqPerSec, direct.reqPerSec),
+      ratioToNginxW1: ratioOf(figures.reqPerSec, w1?.reqPerSec),
+      ratioToNginxW2: ratioOf(figures.reqPerSec, w2?.reqPerSec),
+      ratioP99ToNginxW1: ratioOf(figures.p99Ms, w1?.p99Ms),
+      ratioP99ToNginxW2: ratioOf(figures.p99Ms, w2?.p99Ms),
     }
     return report('uncacheable', options, figures, hits, extra, problems)
   } finally {
@@ -117,7 +220,7 @@ async function run(options: Options): Promise<Report> {
 
 export const uncacheable: Scenario = {
   name: 'uncacheable',
-  description: 'GET of a no-store 1 KiB response through corral vs the origin alone and a bare undici hop',
+  description: 'GET of a no-store 1 KiB response through corral vs the origin alone, a bare undici hop and nginx proxy_pass (1, 2 workers; if installed)',
   run,
-  setups: () => 3,
+  setups: () => (findExecutable('nginx') === undefined ? 3 : 3 + NGINX_WORKERS.length),
 }
