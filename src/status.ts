@@ -26,6 +26,7 @@ export type Reason =
   | 'HIT_FOR_MISS' //      key recently proved uncacheable: not coalesced
   | 'ORIGIN_ERROR' //      origin unreachable, timed out or broke the response
   | 'STORAGE_ERROR' //     the store failed; served without storing
+  | 'PURGED' //            fetched before a purge that names it, which came while the fetch ran; not stored
   | 'LOCK_LOST' //         the flight's lease went to another fleet member meanwhile; not stored over its fill
   | 'LOCK_TIMEOUT' //      waited for another request's fetch until the route's bound
   | 'ONLY_IF_CACHED' //    request said only-if-cached and nothing usable was stored

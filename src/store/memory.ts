@@ -173,13 +173,18 @@ export class MemoryStore implements CacheStore {
   }
 
   write(writes: readonly StoreWrite[]): Promise<WriteResult> {
-    this.writeSync(writes)
-    return Promise.resolve('stored')
+    const kept = this.sincePurges(writes)
+    this.put(kept)
+    return Promise.resolve(kept.length < writes.length ? 'purged' : 'stored')
   }
 
   writeSync(writes: readonly StoreWrite[]): void {
+    this.put(this.sincePurges(writes))
+  }
+
+  private put(writes: readonly StoreWrite[]): void {
     const now = Date.now()
-    for (const { id, record } of this.sincePurges(writes, now)) if (record.expiresAt > now) this.lru.set(id, owned(record))
+    for (const { id, record } of writes) if (record.expiresAt > now) this.lru.set(id, owned(record))
   }
 
   /**

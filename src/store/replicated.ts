@@ -43,7 +43,7 @@ export class ReplicatedStore implements CacheStore {
 
   async write(all: readonly StoreWrite[]): Promise<WriteResult> {
     const writes = this.local.sincePurges(all)
-    if (writes.length === 0) return 'stored'
+    if (writes.length < all.length) return 'purged'
     this.local.writeSync(writes)
     const records = await Promise.all(writes.map(async (w) => ({ id: w.id, bytes: await encodeRecord(w.record) })))
     this.primary.send({ t: 'put', records })

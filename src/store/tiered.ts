@@ -80,7 +80,7 @@ export class TieredStore implements CacheStore {
   async write(all: readonly StoreWrite[], lease?: Lease): Promise<WriteResult> {
     // Fetched before a purge this instance has heard of: not for anyone (src/store/memory.ts sincePurges).
     const writes = this.l1.sincePurges(all)
-    if (writes.length === 0) return 'stored'
+    if (writes.length < all.length) return 'purged'
     let result: WriteResult = 'stored'
     try {
       result = await this.l2.write(writes, lease)

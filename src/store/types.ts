@@ -98,8 +98,11 @@ export interface Lease {
   state: 'held' | 'released' | 'lost'
 }
 
-/** 'superseded': the lease was no longer its holder's; nothing was written. */
-export type WriteResult = 'stored' | 'superseded'
+/**
+ * 'superseded': the lease was no longer its holder's; nothing was written. 'purged': an entry was
+ * fetched before a purge that names it, and was left out (src/store/memory.ts sincePurges).
+ */
+export type WriteResult = 'stored' | 'superseded' | 'purged'
 
 export interface StoreStats {
   readonly entries: number

@@ -238,7 +238,9 @@ describe('the PURGE method on the client listener', () => {
     while (origin.held === 0) await new Promise((r) => setTimeout(r, 5))
     expect(JSON.parse((await get('/moving', { method: 'PURGE' })).body)).toEqual({ purged: 0 })
     open()
-    expect(await first).toMatchObject({ status: 200, body: 'before' })
+    const answered = await first
+    expect(answered).toMatchObject({ status: 200, body: 'before' })
+    expect(answered.cacheStatusHeader).not.toMatch(/stored/)
     expect(await get('/moving')).toMatchObject({ cacheStatus: 'MISS', body: 'after' })
     expect(await get('/moving')).toMatchObject({ cacheStatus: 'HIT', body: 'after' })
   })

@@ -65,7 +65,7 @@ export interface FetchPlan {
 export async function safeStore(rt: Runtime, input: FetchInput, entry: CacheEntry): Promise<Reason | undefined> {
   try {
     const written = await storeEntry(rt.store, input.key, entry, input.index, input.lease)
-    return written === 'stored' ? undefined : 'LOCK_LOST'
+    return written === 'stored' ? undefined : written === 'purged' ? 'PURGED' : 'LOCK_LOST'
   } catch (err) {
     rt.log.storeFailed(err, { keyId: input.key.id })
     return 'STORAGE_ERROR'
