@@ -439,6 +439,7 @@ function buildRoute(
     },
     upstream,
     cache: route.cache === null ? undefined : buildRouteCache(route.cache, store, coalesce, tags),
+    hiddenFields: tags.expose ? [] : tags.headers,
   }
 }
 

@@ -169,6 +169,8 @@ export interface Route {
   readonly upstream: Upstream
   /** Undefined: caching is off for this route; every request is passed through (BYPASS). */
   readonly cache: RouteCache | undefined
+  /** Origin fields clients never get from this route: the purge tag fields, unless `purge.exposeTags`. */
+  readonly hiddenFields: readonly string[]
 }
 
 export interface MemoryStoreConfig {

@@ -22,7 +22,7 @@ import { HOP_BY_HOP, namedInConnection } from '../policy/headers.js'
 import type { Reason } from '../status.js'
 import { reasonDetail, CACHE_NAME } from './deliver.js'
 import { isUnsafe } from './invalidate.js'
-import { fieldsForClient, forwardInterim, respondError } from './respond.js'
+import { fieldsForClient, forwardInterim, hiddenFields, respondError } from './respond.js'
 
 /**
  * Told of the origin's response to an unsafe request when its head arrives, before the client sees
@@ -236,7 +236,7 @@ class PassHandler implements Dispatcher.DispatchHandler {
     }
     this.status = statusCode
     this.statusText = statusText
-    this.fields = fieldsForClient(headers, 'BYPASS', this.member)
+    this.fields = fieldsForClient(headers, 'BYPASS', this.member, hiddenFields(ctx.route))
     this.resume = resume
     return true
   }

@@ -4,6 +4,7 @@
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
+import type { Route } from '../config/types.js'
 import type { RequestContext } from '../context.js'
 import type { GatewayError } from '../errors.js'
 import { takeWholeBody } from '../origin/client.js'
@@ -111,7 +112,7 @@ export function streamToClient(
     discardBody(body)
     return DONE
   }
-  const fields = passedFields(headers, cacheStatus, fwd)
+  const fields = passedFields(headers, cacheStatus, fwd, hiddenFields(ctx.route))
   if (ctx.method === 'HEAD' || status === 204 || status === 304) {
     res.writeHead(status, fields)
     skipBody(body, headers)
@@ -172,7 +173,7 @@ export function respondBuffered(
   ctx.cacheStatus = cacheStatus
   const { res } = ctx
   if (res.destroyed) return
-  const out = passedFields({ ...headers, 'content-length': undefined }, cacheStatus, fwd)
+  const out = passedFields({ ...headers, 'content-length': undefined }, cacheStatus, fwd, hiddenFields(ctx.route))
   const bodiless = ctx.method === 'HEAD' || status === 204 || status === 304
   if (status !== 204 && status !== 304) out.push('content-length', String(body.length))
   res.writeHead(status, out)
@@ -180,22 +181,33 @@ export function respondBuffered(
 }
 
 /** The origin's fields as the client gets them: no hop-by-hop ones, corral's X-Cache-Status, Cache-Status appended. */
-function passedFields(headers: IncomingHttpHeaders, cacheStatus: CacheStatus, fwd: Forwarded): string[] {
-  return fieldsForClient(headers, cacheStatus, cacheStatusMember(cacheStatus, undefined, fwd))
+function passedFields(headers: IncomingHttpHeaders, cacheStatus: CacheStatus, fwd: Forwarded, hidden: readonly string[]): string[] {
+  return fieldsForClient(headers, cacheStatus, cacheStatusMember(cacheStatus, undefined, fwd), hidden)
+}
+
+const NOTHING_HIDDEN: readonly string[] = []
+
+/**
+ * The origin's fields a route keeps from clients (Route.hiddenFields): stored entries are stored
+ * without them (store.ts); this is the same rule for what is passed on as it comes.
+ */
+export function hiddenFields(route: Route | undefined): readonly string[] {
+  return route === undefined ? NOTHING_HIDDEN : route.hiddenFields
 }
 
 /**
- * An origin's fields as a flat list for `writeHead`, in one pass: without hop-by-hop fields and
- * those named in Connection (RFC 9110 §7.6.1; names are lower-case, as parsed), with corral's
- * X-Cache-Status instead of the origin's, and its Cache-Status member after the origin's (RFC 9211).
+ * An origin's fields as a flat list for `writeHead`, in one pass: without hop-by-hop fields,
+ * those named in Connection (RFC 9110 §7.6.1; names are lower-case, as parsed) and the `hidden`
+ * ones, with corral's X-Cache-Status instead of the origin's, and its Cache-Status member after
+ * the origin's (RFC 9211).
  */
-export function fieldsForClient(headers: IncomingHttpHeaders, cacheStatus: CacheStatus, member: string): string[] {
+export function fieldsForClient(headers: IncomingHttpHeaders, cacheStatus: CacheStatus, member: string, hidden: readonly string[]): string[] {
   const listed = namedInConnection(headers)
   const out: string[] = []
   for (const name in headers) {
     const value = headers[name]
     if (value === undefined || HOP_BY_HOP.has(name) || name === 'x-cache-status' || name === 'cache-status') continue
-    if (listed?.has(name) === true) continue
+    if (listed?.has(name) === true || hidden.includes(name)) continue
     if (typeof value === 'string') out.push(name, value)
     else for (const v of value) out.push(name, v)
   }
