@@ -4,6 +4,7 @@
  * first answer), against, in one run:
  *
  * - the origin alone (the baseline);
+ * - corral with `--workers 2` (both cores), after corral in one process (the scenario's row);
  * - a bare undici hop (`bare-undici.ts`: a minimal node:http server forwarding through an undici
  *   Pool, what any Node proxy hop on undici costs);
  * - nginx as a plain reverse proxy (`nginxConfig` with `cache: false`: proxy_pass, keep-alive to
@@ -126,6 +127,33 @@ async function measureNginx(nginx: string, dir: string, workers: number, origin:
   }
 }
 
+const CORRAL_WORKERS = 2
+const WORKERS_NAME = `corral-w${CORRAL_WORKERS}`
+
+/**
+ * corral with --workers 2 in front of `origin`: checked to answer MISS, measured like the others,
+ * the CPU of its primary and workers added up. Stopped before it returns, so that it does not
+ * idle beside the setups measured after it.
+ */
+async function measureCorralWorkers(servers: Servers, origin: Server, options: Options, problems: string[]): Promise<Figures> {
+  const server = await servers.corral(origin.url, { name: WORKERS_NAME, args: ['--workers', String(CORRAL_WORKERS)] })
+  try {
+    await waitForTree(server, { minProcesses: 1 + CORRAL_WORKERS })
+    const url = `${server.url}${PATH}`
+    const answer = await probe(url)
+    if (answer.status !== 200 || answer.cacheStatus !== 'MISS') problems.push(`${WORKERS_NAME}: GET ${answer.status} ${answer.cacheStatus}, expected 200 MISS`)
+    await warmUp(url, options, GET)
+    const hitsAfterRun = await countHits(origin)
+    const figures = await measure(url, options, GET, [...treeProcesses(server), origin])
+    const hits = await hitsAfterRun()
+    if (hits.run < figures.requests) problems.push(`the origin answered ${hits.run} requests during the run, ${WORKERS_NAME} ${figures.requests}: some were served without it`)
+    if (figures.errors > 0 || figures.non2xx > 0) problems.push(`${WORKERS_NAME}: ${figures.errors} errors, ${figures.non2xx} non-2xx responses`)
+    return { ...figures, cpuPct: addUpTree(figures.cpuPct, WORKERS_NAME) }
+  } finally {
+    await stopTree(server)
+  }
+}
+
 function times(value: number | null): string {
   return value === null ? '?×' : `${value.toFixed(2)}×`
 }
@@ -156,6 +184,7 @@ async function run(options: Options): Promise<Report> {
     const hits = await hitsAfterRun()
     // Every response came from the origin (a few may be in flight when the count is read).
     if (hits.run < figures.requests) problems.push(`the origin answered ${hits.run} requests during the run, corral ${figures.requests}: some were served without it`)
+    const workers = await measureCorralWorkers(servers, origin, options, problems)
 
     // Through a bare undici hop.
     const bare = await bareUndici(servers, origin.url)
@@ -196,6 +225,12 @@ async function run(options: Options): Promise<Report> {
     const extra = {
       logLevel: options.logLevel,
       cpuUsPerRequest: cpuUsPerRequest(figures, 'corral'),
+      corralW2: {
+        label: `corral --workers ${CORRAL_WORKERS}`,
+        note: `${times(ratio(workers.reqPerSec, figures.reqPerSec))} corral in one process`,
+        ...summary(workers, WORKERS_NAME),
+      },
+      ratioCorralW2ToOrigin: ratio(workers.reqPerSec, direct.reqPerSec),
       baseline: baselineOf(baseline),
       ratioReqPerSec: ratio(figures.reqPerSec, direct.reqPerSec),
       ratioP99: ratio(figures.p99Ms, direct.p99Ms),
@@ -220,7 +255,7 @@ async function run(options: Options): Promise<Report> {
 
 export const uncacheable: Scenario = {
   name: 'uncacheable',
-  description: 'GET of a no-store 1 KiB response through corral vs the origin alone, a bare undici hop and nginx proxy_pass (1, 2 workers; if installed)',
+  description: 'GET of a no-store 1 KiB response through corral (1 process, --workers 2) vs the origin alone, a bare undici hop and nginx proxy_pass (1, 2 workers; if installed)',
   run,
-  setups: () => (findExecutable('nginx') === undefined ? 3 : 3 + NGINX_WORKERS.length),
+  setups: () => (findExecutable('nginx') === undefined ? 4 : 4 + NGINX_WORKERS.length),
 }
