@@ -159,6 +159,28 @@ export class Fill {
     })
   }
 
+  /**
+   * The whole body, once it has arrived; undefined when it broke or grew past the limit (it will
+   * not be stored). For a reader that needs all of it before it can answer (a Range request).
+   */
+  whole(): Promise<Buffer | undefined> {
+    if (this.stateNow !== 'open') return Promise.resolve(this.body())
+    if (!this.keeping) return Promise.resolve(undefined)
+    return new Promise((resolve) => {
+      const sink: FillSink = {
+        write: () => true,
+        end: () => resolve(this.body()),
+        fail: () => resolve(undefined),
+        // Not a reader the origin's body should be read on for.
+        stopped: () => {
+          this.sinks.delete(sink)
+          resolve(undefined)
+        },
+      }
+      this.sinks.add(sink)
+    })
+  }
+
   /** Readers now (clients and relays). */
   get readerCount(): number {
     return this.sinks.size

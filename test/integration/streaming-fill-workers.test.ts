@@ -54,6 +54,35 @@ describe('--workers 2: streaming to waiters', () => {
     expect(origin.hits).toBe(1)
   })
 
+  it('Range requests on both workers wait for the whole body and get their range (206); one origin request', async () => {
+    const url = '/unsized?w=3'
+    const before = origin.hits
+    const leader = await open(corral.url, url, {}, client())
+    await until(() => leader.received() === 'aaaaaa', 10_000)
+    // New connections, taken in turn by the two workers: some wait in the leader's worker, some in the other.
+    let answered = 0
+    const ranges = Array.from({ length: 6 }, () =>
+      open(corral.url, url, { range: 'bytes=2-7' }, client()).then((r) => {
+        answered++
+        return r
+      }),
+    )
+    await new Promise((r) => setTimeout(r, 300))
+    // A range cannot be cut from a body still arriving: nobody is answered yet (a 200 stream would be).
+    expect(answered).toBe(0)
+    origin.finish()
+    const got = await Promise.all(ranges)
+    await Promise.all(got.map((r) => r.ended))
+    for (const r of got) {
+      expect(r.status).toBe(206)
+      expect(r.headers['content-range']).toBe('bytes 2-7/10')
+      expect(r.received()).toBe('aaaabb')
+    }
+    await leader.ended
+    expect(leader.received()).toBe('aaaaaabbbb')
+    expect(origin.hits - before).toBe(1)
+  })
+
   it('a body that breaks is cut on both workers, and nothing is stored', async () => {
     const url = '/broken?w=2'
     const before = origin.hits

@@ -46,6 +46,14 @@ export function follow(f: Follower, outcome: FlightOutcome): Promise<void> {
       const { fill } = outcome
       if (!variantMatches(fill.head, input.key, ctx.req.headers)) return f.rejoin(fill.head.vary, undefined)
       const fwd = { ...forwarded(plan), fwdStatus: outcome.fwdStatus, collapsed: true }
+      // A range is cut from the whole body, as for the followers in the leader's own process (they
+      // are told of the entry, not of the fill): here the fill came from a sibling worker.
+      if (ctx.req.headers.range !== undefined) {
+        return fill.whole().then((body) => {
+          if (body === undefined) return f.alone()
+          deliver(ctx, { ...fill.head, body }, outcome.cacheStatus, fwd)
+        })
+      }
       // Too large to keep already: its start is gone, so this request fetches its own.
       return deliverFill(ctx, fill, outcome.cacheStatus, fwd).then((joined) => (joined ? undefined : f.alone()))
     }
