@@ -305,8 +305,12 @@ function notModifiedHeaders(flat: string[]): string[] {
  * instead would say ttl=4 for a fresh max-age=5 entry whose Age is 0, once a millisecond passed.
  */
 function remainingTtlS(entry: CacheEntry, ageS: number): number {
-  const lifetimeMs = entry.staleAt - entry.responseTime + entry.initialAgeMs
-  return Math.floor(lifetimeMs / 1000) - ageS
+  return lifetimeS(entry) - ageS
+}
+
+/** The entry's freshness lifetime in whole seconds: Cache-Status ttl is this less the Age. */
+export function lifetimeS(entry: CacheEntry): number {
+  return Math.floor((entry.staleAt - entry.responseTime + entry.initialAgeMs) / 1000)
 }
 
 /** One RFC 9211 list member for this cache. `ttlS`: remaining freshness of what was served (negative when stale). */

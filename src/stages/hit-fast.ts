@@ -23,7 +23,7 @@ import { STATUS_CODES, validateHeaderName, validateHeaderValue, type ServerRespo
 import type { RequestContext } from '../context.js'
 import { currentAgeMs } from '../policy/freshness.js'
 import type { CacheEntry } from '../store/types.js'
-import { cacheStatusMember, hitFields } from './deliver.js'
+import { cacheStatusMember, hitFields, lifetimeS } from './deliver.js'
 
 /** The OutgoingMessage fields used here (see above). */
 interface NodeResponse {
@@ -45,7 +45,7 @@ interface EntryHead {
   readonly suffix: string
   /** `<origin's Cache-Status>, ` or ''. */
   readonly upstreamCacheStatus: string
-  /** The freshness lifetime in whole seconds, as Cache-Status ttl counts it (deliver.ts remainingTtlS). */
+  /** The freshness lifetime in whole seconds (deliver.ts lifetimeS). */
   readonly lifetimeS: number
   /** The head of the second of Age last served, as text (for node's `_header`) and as bytes. */
   ageS: number
@@ -150,7 +150,7 @@ function entryHead(
     prefix: undefined,
     suffix: '',
     upstreamCacheStatus: stored.upstreamCacheStatus === undefined ? '' : `${stored.upstreamCacheStatus}, `,
-    lifetimeS: Math.floor((entry.staleAt - entry.responseTime + entry.initialAgeMs) / 1000),
+    lifetimeS: lifetimeS(entry),
     ageS: -1,
     head: '',
     headBytes: EMPTY,
