@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { varySignature } from '../policy/vary.js'
 import { variantId } from '../store/ids.js'
+import { underIndex } from '../store/purge.js'
 import type { CacheEntry, CacheRecord, CacheStore, VaryIndex } from '../store/types.js'
 import type { CacheKey } from './key.js'
 
@@ -64,6 +65,6 @@ export function variantIdFor(index: VaryIndex, key: CacheKey, reqHeaders: Incomi
 }
 
 function variant(index: VaryIndex, record: CacheRecord | undefined): Lookup {
-  if (record?.kind === 'entry') return { entry: record, index, varyMiss: false, storeError: undefined }
+  if (record?.kind === 'entry') return { entry: underIndex(index, record), index, varyMiss: false, storeError: undefined }
   return { entry: undefined, index, varyMiss: true, storeError: undefined }
 }

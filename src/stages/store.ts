@@ -224,7 +224,8 @@ export function entryWrites(key: CacheKey, entry: CacheEntry, index: VaryIndex |
   const expiresAt = keep ? Math.max(index.expiresAt, entry.expiresAt) : entry.expiresAt
   const id = variantId(key.id, generation, key.selector, entry.varySignature)
   const variants = keep ? [id, ...index.variants.filter((v) => v !== id).slice(0, MAX_TRACKED_VARIANTS - 1)] : [id]
-  const vary: VaryIndex = { kind: 'vary', version: newVersion(), vary: entry.vary, generation, expiresAt, variants }
+  const softenedAt = keep ? index.softenedAt : undefined
+  const vary: VaryIndex = { kind: 'vary', version: newVersion(), vary: entry.vary, generation, expiresAt, variants, ...(softenedAt === undefined ? {} : { softenedAt }) }
   return [
     { id, record: entry },
     { id: key.id, record: vary },

@@ -7,7 +7,7 @@
  * Targets travel between processes (the L1 bus, worker IPC) as JSON.
  */
 import { newVersion, primaryOf } from './ids.js'
-import type { CacheEntry, CacheRecord } from './types.js'
+import type { CacheEntry, CacheRecord, VaryIndex } from './types.js'
 
 export type PurgeTarget =
   /** One URL: every method and variant of it. `ids`: its primary ids, when its host is known; otherwise matched by `target` on every host. */
@@ -74,12 +74,26 @@ function sameUrl(parts: { host: string; target: string } | undefined, host: stri
  * measured from the old expiry would make a purged entry servable as long as it had been fresh).
  */
 export function softened(entry: CacheEntry, now: number): CacheEntry {
-  if (entry.staleAt <= now) return entry
+  const stale = staleFrom(entry, now)
+  return stale === entry ? entry : { ...stale, version: newVersion() }
+}
+
+/**
+ * The entry as a soft purge at `at` leaves it (see softened), but the same record: its version
+ * unchanged, for a reader that applies a purge the store itself did not (VaryIndex.softenedAt).
+ */
+export function staleFrom(entry: CacheEntry, at: number): CacheEntry {
+  if (entry.staleAt <= at) return entry
   return {
     ...entry,
-    version: newVersion(),
-    staleAt: now,
-    swrUntil: now + Math.max(0, entry.swrUntil - entry.staleAt),
-    sieUntil: now + Math.max(0, entry.sieUntil - entry.staleAt),
+    staleAt: at,
+    swrUntil: at + Math.max(0, entry.swrUntil - entry.staleAt),
+    sieUntil: at + Math.max(0, entry.sieUntil - entry.staleAt),
   }
+}
+
+/** A variant as its vary index has it: stale from the URI's last soft purge if it was fetched before it. */
+export function underIndex(index: VaryIndex, entry: CacheEntry): CacheEntry {
+  const at = index.softenedAt
+  return at === undefined || entry.requestTime > at ? entry : staleFrom(entry, at)
 }

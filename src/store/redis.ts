@@ -13,12 +13,14 @@ import type { RedisConnection } from '../redis/client.js'
 import { store, type EncodedWrite } from '../redis/scripts.js'
 import { LRUCache } from 'lru-cache'
 import { CodecError, decodeRecord, encodeRecord, versionOf } from './codec.js'
-import { primaryOf } from './ids.js'
+import { newVersion, primaryOf } from './ids.js'
 import { recordMatches, softened, type PurgeOrder } from './purge.js'
-import type { CacheEntry, CacheRecord, CacheStore, Lease, StoreStats, StoreWrite, WriteResult } from './types.js'
+import type { CacheEntry, CacheRecord, CacheStore, Lease, StoreStats, StoreWrite, VaryIndex, WriteResult } from './types.js'
 
 /** Keys a SCAN step asks for: enough to be quick, few enough not to hold Redis up. */
 const SCAN_BATCH = 500
+/** Tries at marking a vary index soft-purged while other instances store variants under it. */
+const MARK_ATTEMPTS = 3
 
 export class RedisStore implements CacheStore {
   readonly name = 'redis'
@@ -162,6 +164,7 @@ export class RedisStore implements CacheStore {
     if (soft) {
       let entries = 0
       for (const variant of ids) entries += await this.soften(variant, now)
+      if (record?.kind === 'vary') await this.markSoftened(id, record, now)
       return entries
     }
     const keys = [this.redis.key(id, 'e'), ...ids.filter((v) => v !== id).map((v) => this.redis.key(v, 'e'))]
@@ -180,6 +183,22 @@ export class RedisStore implements CacheStore {
     if (order.soft) return record.kind === 'entry' ? await this.replaceSoftened(id, record, now) : 0
     await this.redis.run((c) => c.del(this.redis.key(id, 'e')))
     return record.kind === 'entry' ? 1 : 0
+  }
+
+  /**
+   * The index remembers the soft purge (VaryIndex.softenedAt), for the variants its list left out.
+   * An index stored anew meanwhile (another variant) is read again, a few times at most.
+   */
+  private async markSoftened(id: string, index: VaryIndex, now: number): Promise<void> {
+    let current: CacheRecord | undefined = index
+    for (let attempt = 0; attempt < MARK_ATTEMPTS && current?.kind === 'vary' && (current.softenedAt ?? 0) < now; attempt++) {
+      const value = await encodeRecord({ ...current, version: newVersion(), softenedAt: now })
+      const read: VaryIndex = current
+      if ((await this.redis.run((c) => c.replace(this.redis.key(id, 'e'), read.version, value))) === 1) break
+      const bytes = await this.redis.run((c) => c.getBuffer(this.redis.key(id, 'e')))
+      current = bytes === null ? undefined : await this.decode(bytes)
+    }
+    this.decoded?.delete(id)
   }
 
   private async soften(id: string, now: number): Promise<number> {

@@ -72,6 +72,12 @@ export interface VaryIndex {
    * missing here is only revalidated on its own, later.
    */
   readonly variants: readonly string[]
+  /**
+   * When the URI was last soft-purged: a variant fetched before then is stale from then on, whether
+   * or not the purge found it through `variants` (bounded, and in a fleet two instances storing
+   * variants at once may each leave the other's out). Absent until a soft purge.
+   */
+  readonly softenedAt?: number
 }
 
 export type CacheRecord = CacheEntry | VaryIndex

@@ -3,7 +3,9 @@
  * fetch per key for the whole fleet, L1 copies that follow what the others store.
  */
 import { expect, it, vi } from 'vitest'
+import { purgeOrder } from '../../src/admin/purge.js'
 import { lookupOrLock } from '../../src/redis/scripts.js'
+import { MAX_TRACKED_VARIANTS } from '../../src/stages/store.js'
 import type { Got } from '../helpers/gateway.js'
 import { FLEET_HOST, until, useFleet } from '../helpers/fleet-gateways.js'
 import { describeRedis } from '../helpers/redis.js'
@@ -202,6 +204,26 @@ describeRedis('fleet mode: three instances, one cache', () => {
     expect(await b!('/doc')).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
     expect(await a!('/doc', { method: 'DELETE' })).toMatchObject({ status: 204 })
     await until(async () => (await b!('/doc')).cacheStatus === 'MISS')
+  })
+
+  it('a soft purge of a URL leaves none of its variants fresh, not even those its vary index no longer lists', async () => {
+    const [a, b] = fleet.gets
+    let version = 1
+    fleet.origin.on('/many', (r) => ({ headers: { 'cache-control': 'max-age=300', vary: 'x-v' }, body: `v${version} ${String(r.headers['x-v'])}` }))
+    // More variants than an index tracks: the first ones stored drop off its list.
+    const variants = Array.from({ length: MAX_TRACKED_VARIANTS + 4 }, (_, i) => String(i))
+    for (const v of variants) expect(await a!('/many', { headers: { 'x-v': v } })).toMatchObject({ cacheStatus: 'MISS' })
+    for (const v of variants) expect(await b!('/many', { headers: { 'x-v': v } })).toMatchObject({ cacheStatus: 'HIT', body: `v1 ${v}` })
+    const rt = fleet.gateways[0]!.runtime
+    await rt.store.purge(purgeOrder(rt.config, { url: `http://${FLEET_HOST}/many`, soft: true }))
+    version = 2
+    // The other instance drops its L1 copies when the purge reaches it on the bus (well within 100 ms).
+    await new Promise((r) => setTimeout(r, 200))
+    // Stale from the purge on (no stale window here): each is fetched again, on either instance.
+    const after = []
+    for (const [i, v] of variants.entries()) after.push(await (i % 2 === 0 ? a! : b!)('/many', { headers: { 'x-v': v } }))
+    expect(after.map((got) => `${got.cacheStatus} ${got.body}`)).toEqual(variants.map((v) => `EXPIRED v2 ${v}`))
+    for (const v of variants) expect(await b!('/many', { headers: { 'x-v': v } })).toMatchObject({ cacheStatus: 'HIT', body: `v2 ${v}` })
   })
 })
 

@@ -9,6 +9,7 @@ import type { RequestContext } from '../../context.js'
 import { GatewayError } from '../../errors.js'
 import { varySignature } from '../../policy/vary.js'
 import type { Runtime } from '../../runtime.js'
+import { underIndex } from '../../store/purge.js'
 import type { CacheEntry, CacheRecord, VaryIndex } from '../../store/types.js'
 import { decide } from '../decide.js'
 import { deliver, deliverFill } from '../deliver.js'
@@ -88,7 +89,7 @@ async function found(f: Follower, record: CacheRecord): Promise<void> {
   if (record.kind === 'vary') {
     index = record
     const variant = await rt.store.lookup(variantIdFor(record, input.key, ctx.req.headers))
-    entry = variant?.kind === 'entry' ? variant : undefined
+    entry = variant?.kind === 'entry' ? underIndex(record, variant) : undefined
   } else {
     entry = record
   }
