@@ -89,17 +89,25 @@ function aggregateByTier(metrics: JsonMetric[]): JsonMetric | undefined {
   aggregateByTier
 
 let primaryAggregator: AggregatorRegistry<'text/plain; version=0.0.4; charset=utf-8'> | undefined
+let primaryOwn: Registry | undefined
 let workerListening = false
 
 /**
  * The primary's /metrics with `--workers`: every worker's metrics, asked over the cluster IPC
  * channel by prom-client (messages of `type` prom-client:getMetricsReq/Res, which corral's own
- * channel ignores) and aggregated: counters and histograms summed, gauges as each says.
+ * channel ignores) and aggregated: counters and histograms summed, gauges as each says. Then the
+ * primary's own process metrics, apart (`corral_primary_`): it relays fills, locks and admin
+ * calls, and its CPU and memory are the fleet's too, but summed into the workers' they would
+ * hide which process uses what.
  */
 export async function clusterMetrics(): Promise<{ contentType: string; text: string }> {
   primaryAggregator ??= new AggregatorRegistry()
-  const text = await primaryAggregator.clusterMetrics()
-  return { contentType: primaryAggregator.contentType, text }
+  if (primaryOwn === undefined) {
+    primaryOwn = new Registry()
+    collectDefaultMetrics({ register: primaryOwn, prefix: 'corral_primary_' })
+  }
+  const [workers, own] = await Promise.all([primaryAggregator.clusterMetrics(), primaryOwn.metrics()])
+  return { contentType: primaryAggregator.contentType, text: `${workers.endsWith('\n') ? workers : `${workers}\n`}${own}` }
 }
 
 // --- Metrics -------------------------------------------------------------------------------------

@@ -214,6 +214,17 @@ routes:
     expect(countHits(text) - before).toBe(9)
   })
 
+  it("metrics include the primary's own process, apart from the workers' sum", async () => {
+    const metrics = parseExposition((await admin(w.admin, 'GET', '/metrics')).text)
+    const primaryRss = metrics.value('corral_primary_process_resident_memory_bytes')
+    const workersRss = metrics.value('corral_process_resident_memory_bytes')
+    expect(primaryRss).toBeGreaterThan(0)
+    // The workers' sum is that of two processes that each hold more than the primary does.
+    expect(workersRss).toBeGreaterThan(primaryRss)
+    expect(metrics.value('corral_primary_process_cpu_seconds_total')).toBeGreaterThan(0)
+    expect(metrics.families.get('corral_primary_nodejs_eventloop_lag_seconds')?.type).toBe('gauge')
+  })
+
   it('reloads every worker under load without a failed request; an invalid file is refused with its problems named', async () => {
     let failed = 0
     let done = 0
