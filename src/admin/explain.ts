@@ -329,8 +329,9 @@ export async function explain(rt: Runtime, input: ExplainInput): Promise<Explain
   const entry = found.entry === undefined ? null : describeEntry(found.entry, entryId, cache, now)
   const keyReport = describeKey(ctx, route, cache, key, names)
 
+  const marked = bypass !== null ? undefined : await hitForMissMark(rt, cache, key, now)
   const decision =
-    bypass !== null ? bypassDecision(ctx, route, bypass, found.entry) : inOrder(serveDecision(rt, ctx, cache, key, found, decide(found.entry, rd, now), rd, now))
+    bypass !== null ? bypassDecision(ctx, route, bypass, found.entry) : inOrder(serveDecision(rt, ctx, cache, key, found, decide(found.entry, rd, now), rd, now, marked))
   return { at, request, route: routeReport, bypass, key: keyReport, variant, entry, decision }
 }
 
@@ -630,6 +631,7 @@ function serveDecision(
   plan: Plan,
   rd: RequestDirectives,
   now: number,
+  marked: string | undefined,
 ): ExplainDecision {
   const h = ctx.req.headers
   const notes: string[] = []
@@ -692,7 +694,7 @@ function serveDecision(
     case 'revalidate': {
       const e = plan.entry
       const cause = revalidateCause(e, rd, plan.byRequest, now)
-      afterOrigin(rt, cache, key, e, rd, now, notes)
+      afterOrigin(cache, e, rd, now, marked, notes)
       return {
         ...base,
         action: 'revalidate',
@@ -718,7 +720,7 @@ function serveDecision(
         }
       }
       const e = plan.stale
-      afterOrigin(rt, cache, key, e, rd, now, notes)
+      afterOrigin(cache, e, rd, now, marked, notes)
       if (e === undefined) {
         const what = found.varyMiss
           ? 'responses for this URI are stored, but not the variant this request selects'
@@ -731,7 +733,7 @@ function serveDecision(
           cacheStatus: ['MISS'],
           status: null,
           origin: 'full',
-          reason: reason ?? hitForMissReason(rt, key, now),
+          reason: reason ?? (marked === undefined ? null : 'HIT_FOR_MISS'),
           why: `${what}, so corral fetches it from the origin (MISS)`,
           notes,
         }
@@ -742,7 +744,7 @@ function serveDecision(
         cacheStatus: ['EXPIRED'],
         status: null,
         origin: 'full',
-        reason: reason ?? hitForMissReason(rt, key, now),
+        reason: reason ?? (marked === undefined ? null : 'HIT_FOR_MISS'),
         why: `${storedWith(e, now)}: ${revalidateCause(e, rd, plan.byRequest, now)}, and it has no validator (ETag, Last-Modified), so corral fetches it again in full (EXPIRED)`,
         notes,
       }
@@ -781,16 +783,7 @@ function revalidateCause(e: CacheEntry, rd: RequestDirectives, byRequest: boolea
 }
 
 /** What happens around an origin request: hit-for-miss, coalescing, storing, a stale copy on failure. */
-function afterOrigin(
-  rt: Runtime,
-  cache: RouteCache,
-  key: CacheKey,
-  stale: CacheEntry | undefined,
-  rd: RequestDirectives,
-  now: number,
-  notes: string[],
-): void {
-  const marked = rt.hitForMiss.why(key.id, now)
+function afterOrigin(cache: RouteCache, stale: CacheEntry | undefined, rd: RequestDirectives, now: number, marked: string | undefined, notes: string[]): void {
   if (marked !== undefined) {
     notes.push(`this key recently gave a response that could not be shared (${marked === '' ? 'hit-for-miss' : marked}): the request fetches alone, without waiting for others`)
   } else if (cache.coalesce.lock === 'off') {
@@ -809,8 +802,22 @@ function afterOrigin(
   else notes.push('if the origin fails, the client gets the error: no stale-serving window allows the stored copy')
 }
 
-function hitForMissReason(rt: Runtime, key: CacheKey, now: number): Reason | null {
-  return rt.hitForMiss.why(key.id, now) === undefined ? null : 'HIT_FOR_MISS'
+/**
+ * Why the key is marked hit-for-miss (a request for it would fetch alone), or undefined: this
+ * process's mark, else, for a route coalescing across the fleet, the one Redis keeps next to the
+ * key, which a request would learn when it asks for the lock. Redis out of reach: no mark, as a
+ * request would then fetch without the fleet lock anyway.
+ */
+async function hitForMissMark(rt: Runtime, cache: RouteCache, key: CacheKey, now: number): Promise<string | undefined> {
+  const local = rt.hitForMiss.why(key.id, now)
+  const redis = rt.redis
+  if (local !== undefined || redis === undefined || !redis.available || cache.coalesce.lock !== 'distributed') return local
+  try {
+    const reason = await redis.run((c) => c.get(redis.key(key.id, 'h')))
+    return reason ?? undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** The status of an answer from the entry, client conditionals and ranges included (as deliver decides). */

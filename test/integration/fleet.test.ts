@@ -3,6 +3,7 @@
  * fetch per key for the whole fleet, L1 copies that follow what the others store.
  */
 import { expect, it, vi } from 'vitest'
+import { explain } from '../../src/admin/explain.js'
 import { purgeOrder } from '../../src/admin/purge.js'
 import { lookupOrLock } from '../../src/redis/scripts.js'
 import { MAX_TRACKED_VARIANTS } from '../../src/stages/store.js'
@@ -204,6 +205,16 @@ describeRedis('fleet mode: three instances, one cache', () => {
     expect(await b!('/doc')).toMatchObject({ cacheStatus: 'HIT', body: 'v1' })
     expect(await a!('/doc', { method: 'DELETE' })).toMatchObject({ status: 204 })
     await until(async () => (await b!('/doc')).cacheStatus === 'MISS')
+  })
+
+  it("explain on another instance tells a key marked hit-for-miss in Redis, as its next request would find it", async () => {
+    const [a] = fleet.gets
+    fleet.origin.on('/private', { headers: { 'cache-control': 'private, max-age=60' }, body: 'mine' })
+    expect(await a!('/private')).toMatchObject({ cacheStatus: 'MISS' })
+    const report = await explain(fleet.gateways[1]!.runtime, { url: `http://${FLEET_HOST}/private` })
+    expect(report.decision).toMatchObject({ action: 'fetch', reason: 'HIT_FOR_MISS' })
+    expect(report.decision.notes.join('\n')).toContain('fetches alone')
+    expect(fleet.origin.hitsOn('/private')).toBe(1)
   })
 
   it('a soft purge of a URL leaves none of its variants fresh, not even those its vary index no longer lists', async () => {
