@@ -37,7 +37,7 @@ import {
   type Scenario,
   type Server,
 } from '../lib.js'
-import { findExecutable, INSTALL_HINT, startNginx, stopTree, treeProcesses, waitForTree } from '../nginx.js'
+import { findExecutable, INSTALL_HINT, startNginx, stopTree, treeProcesses, waitForTree, type TreeServer } from '../nginx.js'
 
 const BARE_UNDICI_SCRIPT = fileURLToPath(new URL('../bare-undici.ts', import.meta.url))
 const NO_STORE = 'no-store'
@@ -115,16 +115,24 @@ async function measureNginx(nginx: string, dir: string, workers: number, origin:
     if (answer.status !== 200 || !answer.body.equals(expected.body) || forwarded !== 1) {
       problems.push(`${name}: GET answered ${answer.status} with ${answer.body.length} bytes after ${forwarded} origin requests, expected 200, the origin's ${expected.body.length} bytes, 1 origin request`)
     }
-    await warmUp(url, options, GET)
-    const hitsAfterRun = await countHits(origin)
-    const figures = await measure(url, options, GET, [...treeProcesses(server), origin])
-    const hits = await hitsAfterRun()
-    if (hits.run < figures.requests) problems.push(`the origin answered ${hits.run} requests during the run, ${name} ${figures.requests}: some were served without it`)
-    if (figures.errors > 0 || figures.non2xx > 0) problems.push(`${name}: ${figures.errors} errors, ${figures.non2xx} non-2xx responses`)
-    return { ...figures, cpuPct: addUpTree(figures.cpuPct, name) }
+    return await measureTree(name, server, url, origin, options, problems)
   } finally {
     await stopTree(server)
   }
+}
+
+/**
+ * Warm `url` up and measure it, the CPU of `server`'s processes added up as `name`; the origin must
+ * have answered every request of the run, and nothing failed.
+ */
+async function measureTree(name: string, server: TreeServer, url: string, origin: Server, options: Options, problems: string[]): Promise<Figures> {
+  await warmUp(url, options, GET)
+  const hitsAfterRun = await countHits(origin)
+  const figures = await measure(url, options, GET, [...treeProcesses(server), origin])
+  const hits = await hitsAfterRun()
+  if (hits.run < figures.requests) problems.push(`the origin answered ${hits.run} requests during the run, ${name} ${figures.requests}: some were served without it`)
+  if (figures.errors > 0 || figures.non2xx > 0) problems.push(`${name}: ${figures.errors} errors, ${figures.non2xx} non-2xx responses`)
+  return { ...figures, cpuPct: addUpTree(figures.cpuPct, name) }
 }
 
 const CORRAL_WORKERS = 2
@@ -142,13 +150,7 @@ async function measureCorralWorkers(servers: Servers, origin: Server, options: O
     const url = `${server.url}${PATH}`
     const answer = await probe(url)
     if (answer.status !== 200 || answer.cacheStatus !== 'MISS') problems.push(`${WORKERS_NAME}: GET ${answer.status} ${answer.cacheStatus}, expected 200 MISS`)
-    await warmUp(url, options, GET)
-    const hitsAfterRun = await countHits(origin)
-    const figures = await measure(url, options, GET, [...treeProcesses(server), origin])
-    const hits = await hitsAfterRun()
-    if (hits.run < figures.requests) problems.push(`the origin answered ${hits.run} requests during the run, ${WORKERS_NAME} ${figures.requests}: some were served without it`)
-    if (figures.errors > 0 || figures.non2xx > 0) problems.push(`${WORKERS_NAME}: ${figures.errors} errors, ${figures.non2xx} non-2xx responses`)
-    return { ...figures, cpuPct: addUpTree(figures.cpuPct, WORKERS_NAME) }
+    return await measureTree(WORKERS_NAME, server, url, origin, options, problems)
   } finally {
     await stopTree(server)
   }

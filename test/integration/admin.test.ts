@@ -208,52 +208,41 @@ describe('tag fields and clients', () => {
     { name: 'default', cache: true },
   ]
 
-  /** The tag fields each path's response carried, by path. */
-  async function seen(bed: Bed): Promise<Record<string, { cacheStatus: string | undefined; tags: unknown[] }>> {
-    const { origin, get } = bed
-    origin.on('/stored', tagged('max-age=300')).on('/uncacheable', tagged('no-store')).on('/post', tagged('no-store')).on('/off/1', tagged('max-age=300'))
-    const answers = {
-      miss: await get('/stored'),
-      hit: await get('/stored'),
-      uncacheable: await get('/uncacheable'),
-      post: await get('/post', { method: 'POST', body: 'x' }),
-      routeWithoutCache: await get('/off/1'),
-    }
-    return Object.fromEntries(
-      Object.entries(answers).map(([name, got]) => [name, { cacheStatus: got.cacheStatus, tags: [got.headers['surrogate-key'], got.headers['cache-tag']] }]),
-    )
-  }
-
-  it('are kept from clients on every path by default, not only on stored responses', async () => {
-    const bed = await startBed({ routes })
+  /** The cache status of each path's response and the tag fields it carried, with a gateway of `extra` config. */
+  async function tagsOnEveryPath(extra: Record<string, unknown>): Promise<Record<string, { cacheStatus: string | undefined; tags: unknown[] }>> {
+    const bed = await startBed({ routes, ...extra })
     try {
-      const none = [undefined, undefined]
-      expect(await seen(bed)).toEqual({
-        miss: { cacheStatus: 'MISS', tags: none },
-        hit: { cacheStatus: 'HIT', tags: none },
-        uncacheable: { cacheStatus: 'MISS', tags: none },
-        post: { cacheStatus: 'BYPASS', tags: none },
-        routeWithoutCache: { cacheStatus: 'BYPASS', tags: none },
-      })
+      const { origin, get } = bed
+      origin.on('/stored', tagged('max-age=300')).on('/uncacheable', tagged('no-store')).on('/post', tagged('no-store')).on('/off/1', tagged('max-age=300'))
+      const answers = {
+        miss: await get('/stored'),
+        hit: await get('/stored'),
+        uncacheable: await get('/uncacheable'),
+        post: await get('/post', { method: 'POST', body: 'x' }),
+        routeWithoutCache: await get('/off/1'),
+      }
+      return Object.fromEntries(
+        Object.entries(answers).map(([name, got]) => [name, { cacheStatus: got.cacheStatus, tags: [got.headers['surrogate-key'], got.headers['cache-tag']] }]),
+      )
     } finally {
       await stopBed(bed)
     }
+  }
+
+  const everyPath = (tags: unknown[]) => ({
+    miss: { cacheStatus: 'MISS', tags },
+    hit: { cacheStatus: 'HIT', tags },
+    uncacheable: { cacheStatus: 'MISS', tags },
+    post: { cacheStatus: 'BYPASS', tags },
+    routeWithoutCache: { cacheStatus: 'BYPASS', tags },
+  })
+
+  it('are kept from clients on every path by default, not only on stored responses', async () => {
+    expect(await tagsOnEveryPath({})).toEqual(everyPath([undefined, undefined]))
   })
 
   it('reach clients on every path with purge.exposeTags', async () => {
-    const bed = await startBed({ routes, purge: { exposeTags: true } })
-    try {
-      const all = [TAGS['surrogate-key'], TAGS['cache-tag']]
-      expect(await seen(bed)).toEqual({
-        miss: { cacheStatus: 'MISS', tags: all },
-        hit: { cacheStatus: 'HIT', tags: all },
-        uncacheable: { cacheStatus: 'MISS', tags: all },
-        post: { cacheStatus: 'BYPASS', tags: all },
-        routeWithoutCache: { cacheStatus: 'BYPASS', tags: all },
-      })
-    } finally {
-      await stopBed(bed)
-    }
+    expect(await tagsOnEveryPath({ purge: { exposeTags: true } })).toEqual(everyPath([TAGS['surrogate-key'], TAGS['cache-tag']]))
   })
 })
 
